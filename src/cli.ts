@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// `spindle`: flags → config → start; signals → graceful shutdown.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DEFAULTS, parseDuration, parseSize, type ServerOptions } from './config.js';
+import { createServer } from './server.js';
+
+const USAGE = `Usage: spindle [options]
+
+A multithreaded HTTP/1.1 web server.
+
+Options:
+  --port N                 port to listen on (default ${DEFAULTS.port}; PORT is honoured too)
+  --host ADDR              address to listen on (default ${DEFAULTS.host})
+  --max-body SIZE          largest request body, else 413 (default 1m)
+  --header-timeout TIME    time to receive a request head, else 408 (default 10s)
+  --body-timeout TIME      time a request body may stall, else 408 (default 10s)
+  --keepalive-timeout TIME idle time before a keep-alive connection closes (default 5s)
+  --shutdown-timeout TIME  bound on graceful shutdown (default 10s)
+  --help                   show this help
+  --version                show the version
+
+SIZE is bytes, or a number with k, m or g (KiB, MiB, GiB). TIME is milliseconds,
+or a number with ms, s or m.`;
+
+class UsageError extends Error {}
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions | 'help' | 'version' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'max-body': { type: 'string' },
+        'header-timeout': { type: 'string' },
+        'body-timeout': { type: 'string' },
+        'keepalive-timeout': { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.version) return 'version';
+  const options: ServerOptions = {};
+  const portText = v.port ?? env.PORT;
+  if (portText !== undefined) {
+    const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
+    if (!(port >= 0 && port <= 65535)) throw new UsageError(`invalid value for ${v.port !== undefined ? '--port' : 'PORT'}: '${portText}' is not a port number (0-65535)`);
+    options.port = port;
+  }
+  if (v.host !== undefined) {
+    if (v.host === '') throw new UsageError("invalid value for --host: ''");
+    options.host = v.host;
+  }
+  if (v['max-body'] !== undefined) options.maxBodyBytes = size('--max-body', v['max-body']);
+  if (v['header-timeout'] !== undefined) options.headerTimeoutMs = duration('--header-timeout', v['header-timeout'], 1);
+  if (v['body-timeout'] !== undefined) options.bodyTimeoutMs = duration('--body-timeout', v['body-timeout'], 1);
+  if (v['keepalive-timeout'] !== undefined) options.keepAliveTimeoutMs = duration('--keepalive-timeout', v['keepalive-timeout'], 1);
+  if (v['shutdown-timeout'] !== undefined) options.shutdownTimeoutMs = duration('--shutdown-timeout', v['shutdown-timeout'], 0);
+  return options;
+}
+
+function size(flag: string, text: string): number {
+  const n = parseSize(text);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`invalid value for ${flag}: '${text}' is not a size (like 1048576, 512k or 1m)`);
+  return n;
+}
+
+function duration(flag: string, text: string, min: number): number {
+  const n = parseDuration(text);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`invalid value for ${flag}: '${text}' is not a duration (like 1500, 500ms or 10s)`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseCommandLine(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`spindle: ${err.message} (see --help)\n`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (options === 'version') {
+    process.stdout.write(readVersion() + '\n');
+    return;
+  }
+
+  const server = createServer(options);
+  let address;
+  try {
+    address = await server.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const where = `${server.config.host}:${server.config.port}`;
+    if (e.code === 'EADDRINUSE') process.stderr.write(`spindle: cannot listen on ${where}: the port is already in use\n`);
+    else if (e.code === 'EACCES') process.stderr.write(`spindle: cannot listen on ${where}: permission denied\n`);
+    else process.stderr.write(`spindle: cannot listen on ${where}: ${e.message}\n`);
+    process.exit(1);
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  process.stdout.write(`Spindle listening on http://${host}:${address.port}\n`);
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`spindle: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`spindle: ${signal} received, shutting down (send it again to force)\n`);
+    server.close().then(({ forced }) => {
+      if (forced) process.stderr.write('spindle: shutdown timeout passed, connections destroyed\n');
+      process.exit(forced ? 1 : 0);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`spindle: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

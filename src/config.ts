@@ -1,0 +1,113 @@
+// Defaults and validation for every option of the server. The CLI and the
+// library API both end here, so a bad value is caught in one place.
+import type { Handler } from './connection.js';
+import type { ParserLimits } from './http/request-parser.js';
+
+/** Options of {@link createServer}; every field has a default. */
+export interface ServerOptions {
+  /** address to listen on (default 127.0.0.1) */
+  host?: string;
+  /** port to listen on; 0 picks a free one (default 7878) */
+  port?: number;
+  /** largest request body, else 413 (default 1 MiB, as nginx) */
+  maxBodyBytes?: number;
+  /** largest request line, else 414 (default 8 KiB) */
+  maxRequestLineBytes?: number;
+  /** largest header section, else 431 (default 16 KiB) */
+  maxHeaderBytes?: number;
+  /** most header fields, else 431 (default 100) */
+  maxHeaderCount?: number;
+  /** time to receive a whole request head, else 408 (default 10 s) */
+  headerTimeoutMs?: number;
+  /** time the body may go without progress, else 408 (default 10 s) */
+  bodyTimeoutMs?: number;
+  /** idle time before a keep-alive connection is closed (default 5 s) */
+  keepAliveTimeoutMs?: number;
+  /** time a response write may go without progress before the connection is cut (default 30 s) */
+  sendTimeoutMs?: number;
+  /** bound on graceful shutdown; past it sockets are destroyed (default 10 s) */
+  shutdownTimeoutMs?: number;
+  /** requests read ahead on one connection before it stops reading (default 16) */
+  maxPipelined?: number;
+  /** the application; default: the built-in demo */
+  handler?: Handler;
+  /** where errors are reported (default: stderr) */
+  log?: (message: string) => void;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  limits: ParserLimits;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  sendTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  maxPipelined: number;
+  log: (message: string) => void;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 7878,
+  maxBodyBytes: 1024 * 1024,
+  maxRequestLineBytes: 8 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  maxHeaderCount: 100,
+  maxChunkExtensionBytes: 16 * 1024,
+  headerTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  sendTimeoutMs: 30_000,
+  shutdownTimeoutMs: 10_000,
+  maxPipelined: 16,
+} as const;
+
+export function resolveConfig(options: ServerOptions = {}): ServerConfig {
+  const config: ServerConfig = {
+    host: options.host ?? DEFAULTS.host,
+    port: integer('port', options.port ?? DEFAULTS.port, 0, 65535),
+    limits: {
+      maxBodyBytes: integer('maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 0),
+      maxRequestLineBytes: integer('maxRequestLineBytes', options.maxRequestLineBytes ?? DEFAULTS.maxRequestLineBytes, 16),
+      maxHeaderBytes: integer('maxHeaderBytes', options.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes, 16),
+      maxHeaderCount: integer('maxHeaderCount', options.maxHeaderCount ?? DEFAULTS.maxHeaderCount, 1),
+      maxChunkExtensionBytes: DEFAULTS.maxChunkExtensionBytes,
+    },
+    headerTimeoutMs: integer('headerTimeoutMs', options.headerTimeoutMs ?? DEFAULTS.headerTimeoutMs, 1),
+    bodyTimeoutMs: integer('bodyTimeoutMs', options.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs, 1),
+    keepAliveTimeoutMs: integer('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs, 1),
+    sendTimeoutMs: integer('sendTimeoutMs', options.sendTimeoutMs ?? DEFAULTS.sendTimeoutMs, 1),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs, 0),
+    maxPipelined: integer('maxPipelined', options.maxPipelined ?? DEFAULTS.maxPipelined, 1),
+    log: options.log ?? ((message) => process.stderr.write(message + '\n')),
+  };
+  if (typeof config.host !== 'string' || config.host === '') throw new RangeError('host must be a non-empty string');
+  return config;
+}
+
+function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** "1048576", "512k", "1m", "1MiB" → bytes; NaN when not a size. */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m === null ? undefined : SIZE_UNITS[m[2].toLowerCase()];
+  return m === null || unit === undefined ? NaN : Number(m[1]) * unit;
+}
+
+const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000 };
+
+/** "1500" (milliseconds), "1500ms", "10s", "2m" → milliseconds; NaN when not a duration. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m === null ? undefined : TIME_UNITS[m[2].toLowerCase()];
+  return m === null || unit === undefined ? NaN : Number(m[1]) * unit;
+}

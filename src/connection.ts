@@ -1,0 +1,445 @@
+// One socket's life: read bytes → parse → dispatch → write responses in
+// request order → keep alive or close. Every socket is owned by exactly one
+// Connection; its handlers are named fields bound to it, so the lifecycle
+// reads on one screen (as in Node's connectionListenerInternal).
+//
+//   accept ─▶ reading head ─▶ reading body ─▶ dispatched ─▶ response written ─┬─▶ idle (keep-alive) ─▶ reading head …
+//                 │                │                                           └─▶ closing ─▶ closed
+//                 └──── 4xx, timeout, EOF ──────────────────────────────────────────▶ closing
+//
+// Pipelined requests wait in #queue, oldest first; a response is written only
+// when every earlier one has been, so handlers may finish in any order.
+import type { Socket } from 'node:net';
+import { HttpError } from './http/http-error.js';
+import { HEAD, MESSAGE, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
+import {
+  FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, errorResponse, getHeader, serializeHead, statusHasNoBody,
+  type Framing, type HttpResponse,
+} from './http/response.js';
+
+export type Handler = (request: HttpRequest, connection: Connection) => HttpResponse | Promise<HttpResponse>;
+
+export interface ConnectionConfig {
+  limits: ParserLimits;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** a response write that makes no progress for this long ends the connection */
+  sendTimeoutMs: number;
+  /** requests parsed but not yet answered; past it the connection stops reading */
+  maxPipelined: number;
+}
+
+export interface ConnectionHost {
+  readonly config: ConnectionConfig;
+  handle: Handler;
+  log(message: string): void;
+  onConnectionClose(connection: Connection): void;
+}
+
+interface Slot {
+  /** null for a canned error answer to bytes that did not parse */
+  request: HttpRequest | null;
+  response: HttpResponse | null;
+  /** aborted when the client goes away before its response is written */
+  abort: AbortController | null;
+}
+
+// The connection's one timer serves several deadlines, one at a time.
+const TIMER_NONE = 0; // a handler is working or a response is being written
+const TIMER_KEEPALIVE = 1; // idle between requests
+const TIMER_HEADER = 2; // receiving a head; not extended by progress (slowloris)
+const TIMER_BODY = 3; // receiving a body; extended by each chunk
+const TIMER_LINGER = 4; // closing: discard what the client still sends, then destroy
+type TimerKind = typeof TIMER_NONE | typeof TIMER_KEEPALIVE | typeof TIMER_HEADER | typeof TIMER_BODY | typeof TIMER_LINGER;
+
+const LINGER_MS = 2000;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const CHUNKED_END = Buffer.from('0\r\n\r\n', 'latin1');
+/** bodies up to this size are copied behind the head and sent in one write */
+const COALESCE_BYTES = 16 * 1024;
+
+export class Connection {
+  readonly socket: Socket;
+  #host: ConnectionHost;
+  #config: ConnectionConfig;
+  #parser: RequestParser;
+  #queue: Slot[] = [];
+  /** no further request will be read; end the socket once #queue is written */
+  #isClosing = false;
+  /** the socket has been ended or destroyed */
+  #isEnded = false;
+  #isShuttingDown = false;
+  /** the client has sent FIN: answer the complete requests it sent, then close */
+  #hasPeerEnded = false;
+  #isProcessing = false;
+  /** a streamed body is being written for the head of the queue */
+  #isStreaming = false;
+  #isReadPaused = false;
+  #requestCount = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #timerKind: TimerKind = TIMER_NONE;
+  #timerMs = 0;
+
+  constructor(socket: Socket, host: ConnectionHost) {
+    this.socket = socket;
+    this.#host = host;
+    this.#config = host.config;
+    this.#parser = new RequestParser(host.config.limits);
+    socket.setNoDelay(true);
+    socket.on('data', this.#onSocketData);
+    socket.on('end', this.#onSocketEnd);
+    socket.on('error', this.#onSocketError);
+    socket.on('close', this.#onSocketClose);
+    socket.on('drain', this.#onSocketDrain);
+    socket.on('timeout', this.#onSocketTimeout);
+    // The first request must arrive within the header timeout (nginx's client_header_timeout).
+    this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
+  }
+
+  /** True when no request is being received, handled or answered. */
+  get isIdle(): boolean {
+    return this.#queue.length === 0 && !this.#isStreaming && this.#parser.isIdle;
+  }
+
+  /**
+   * Graceful shutdown: an idle connection closes now; a busy one answers what
+   * it has received (the last response says Connection: close), then closes.
+   */
+  shutdown(): void {
+    this.#isShuttingDown = true;
+    if (this.#isEnded) return;
+    if (this.#parser.isIdle) this.#isClosing = true;
+    this.#afterProgress();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  #onSocketData = (chunk: Buffer): void => {
+    if (this.#isClosing) return; // discarding: nothing more will be answered
+    this.#parser.push(chunk);
+    this.socket.cork();
+    this.#processRequests();
+    this.socket.uncork();
+  };
+
+  #onSocketEnd = (): void => {
+    // The client will send no more. Answer the complete requests it sent,
+    // then close; a partial request is dropped.
+    this.#hasPeerEnded = true;
+    this.#processRequests();
+  };
+
+  #onSocketError = (): void => {
+    // ECONNRESET, EPIPE and the like end this connection and nothing else.
+    this.socket.destroy();
+  };
+
+  #onSocketClose = (): void => {
+    this.#isEnded = true;
+    this.#isClosing = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    for (const slot of this.#queue) slot.abort?.abort();
+    this.#queue.length = 0;
+    this.#host.onConnectionClose(this);
+  };
+
+  #onSocketDrain = (): void => {
+    this.socket.setTimeout(0);
+    this.#processRequests();
+  };
+
+  #onSocketTimeout = (): void => {
+    // A response write made no progress for sendTimeoutMs: the client is not reading.
+    this.socket.destroy();
+  };
+
+  #onTimeout = (): void => {
+    switch (this.#timerKind) {
+      case TIMER_KEEPALIVE:
+        this.#endSocket();
+        break;
+      case TIMER_HEADER:
+        if (this.#parser.isIdle) this.#endSocket(); // nothing was sent: close quietly, as nginx does
+        else this.#fail(new HttpError(408, 'ERR_HEADER_TIMEOUT', 'request head not received within the header timeout'));
+        break;
+      case TIMER_BODY:
+        this.#fail(new HttpError(408, 'ERR_BODY_TIMEOUT', 'request body made no progress within the body timeout'));
+        break;
+      case TIMER_LINGER:
+        this.socket.destroy();
+        break;
+    }
+  };
+
+  /** Parses and dispatches buffered requests while the connection may take more. */
+  #processRequests(): void {
+    if (this.#isProcessing) return;
+    this.#isProcessing = true;
+    try {
+      while (!this.#isClosing && this.#queue.length < this.#config.maxPipelined && !this.socket.writableNeedDrain) {
+        let step;
+        try {
+          step = this.#parser.advance();
+        } catch (err) {
+          this.#fail(err);
+          break;
+        }
+        if (step === NEED_MORE) {
+          if (this.#hasPeerEnded) this.#isClosing = true;
+          break;
+        }
+        const request = this.#parser.request;
+        if (step === HEAD) {
+          if (request.expectContinue) this.#sendContinue();
+          continue;
+        }
+        this.#dispatch(request);
+        this.#writeReadyResponses();
+      }
+    } finally {
+      this.#isProcessing = false;
+    }
+    this.#afterProgress();
+  }
+
+  /**
+   * RFC 9110 §10.1.1: answer 100 (Continue) before reading the body, unless
+   * the client has already started sending it. A request that is rejected
+   * from its head never gets here: its final status is sent instead.
+   */
+  #sendContinue(): void {
+    if (this.#parser.hasBufferedBytes) return;
+    // Interim responses must not overtake earlier pipelined responses; a
+    // client that waits for 100 has nothing else in flight, so this is rare.
+    if (this.#queue.length === 0) this.socket.write(CONTINUE);
+  }
+
+  #dispatch(request: HttpRequest): void {
+    this.#requestCount++;
+    if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
+    const slot: Slot = { request, response: null, abort: null };
+    this.#queue.push(slot);
+    let result: HttpResponse | Promise<HttpResponse>;
+    try {
+      result = this.#host.handle(request, this);
+    } catch (err) {
+      result = this.#handlerFailed(request, err);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (response) => this.#complete(slot, response),
+        (err) => this.#complete(slot, this.#handlerFailed(request, err)),
+      );
+    } else {
+      slot.response = result;
+    }
+  }
+
+  #complete(slot: Slot, response: HttpResponse): void {
+    if (this.#isEnded) return;
+    slot.response = response;
+    this.#writeReadyResponses();
+    this.#processRequests();
+  }
+
+  #handlerFailed(request: HttpRequest, err: unknown): HttpResponse {
+    if (err instanceof HttpError && err.status < 500) return errorResponse(err.status);
+    this.#host.log(`spindle: handler failed for "${request.method} ${request.target} HTTP/1.${request.versionMinor}": ${describe(err)}`);
+    return errorResponse(err instanceof HttpError ? err.status : 500);
+  }
+
+  /**
+   * Stops reading and queues a canned error response with Connection: close,
+   * after any earlier responses (as Node's socketOnError does).
+   */
+  #fail(err: unknown): void {
+    if (this.#isEnded) return;
+    const httpError = err instanceof HttpError ? err : new HttpError(400, 'ERR_BAD_REQUEST', String(err));
+    if (!(err instanceof HttpError)) this.#host.log(`spindle: unexpected parser failure: ${describe(err)}`);
+    this.#isClosing = true;
+    this.#queue.push({ request: null, response: errorResponse(httpError.status), abort: null });
+    this.#writeReadyResponses();
+    this.#afterProgress();
+  }
+
+  /** Writes every response at the head of the queue that is ready, in order. */
+  #writeReadyResponses(): void {
+    while (this.#queue.length > 0 && !this.#isStreaming && !this.#isEnded) {
+      const slot = this.#queue[0];
+      if (slot.response === null) return;
+      this.#queue.shift();
+      this.#writeResponse(slot.request, slot.response);
+    }
+  }
+
+  #writeResponse(request: HttpRequest | null, response: HttpResponse): void {
+    const versionMinor = request === null ? 1 : request.versionMinor;
+    // The last response before a close says so (RFC 9112 §9.6).
+    let keepAlive = request !== null && request.keepAlive && !(this.#isClosing && this.#queue.length === 0);
+    const body = response.body;
+    const isHead = request !== null && request.method === 'HEAD';
+    let framing: Framing;
+    let length = -1;
+    let bytes: Uint8Array | string | null = null;
+    if (statusHasNoBody(response.status) || isHead) {
+      framing = FRAMING_NONE;
+      if (typeof body === 'string') length = Buffer.byteLength(body);
+      else if (body instanceof Uint8Array) length = body.byteLength;
+      else if (body === null) length = declaredLength(response);
+      if (response.status === 204) length = -1;
+    } else if (body === null) {
+      framing = FRAMING_LENGTH;
+      length = 0;
+    } else if (typeof body === 'string' || body instanceof Uint8Array) {
+      framing = FRAMING_LENGTH;
+      bytes = body;
+      length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    } else if (versionMinor === 1) {
+      framing = FRAMING_CHUNKED;
+    } else {
+      framing = FRAMING_CLOSE; // RFC 9112 §6.3: an HTTP/1.0 client reads until close
+      keepAlive = false;
+    }
+    let head: string;
+    try {
+      head = serializeHead(response, { versionMinor, keepAlive, framing, contentLength: length });
+    } catch (err) {
+      const line = request === null ? '' : ` for "${request.method} ${request.target}"`;
+      this.#host.log(`spindle: invalid response${line}: ${describe(err)}`);
+      this.#writeResponse(request, errorResponse(500));
+      return;
+    }
+    if (!keepAlive) this.#isClosing = true;
+
+    if (framing === FRAMING_CHUNKED || framing === FRAMING_CLOSE) {
+      this.#write(Buffer.from(head, 'latin1'));
+      this.#streamBody(body as AsyncIterable<Uint8Array>, framing === FRAMING_CHUNKED);
+      return;
+    }
+    if (bytes === null || length === 0) {
+      this.#write(Buffer.from(head, 'latin1'));
+    } else if (length <= COALESCE_BYTES) {
+      const out = Buffer.allocUnsafe(head.length + length);
+      out.write(head, 0, 'latin1');
+      if (typeof bytes === 'string') out.write(bytes, head.length, 'utf8');
+      else out.set(bytes, head.length);
+      this.#write(out);
+    } else {
+      this.#write(Buffer.from(head, 'latin1'));
+      this.#write(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
+    }
+  }
+
+  #write(data: Uint8Array): void {
+    if (!this.socket.write(data)) this.socket.setTimeout(this.#config.sendTimeoutMs);
+  }
+
+  /** Writes a streamed body chunk by chunk, waiting for the socket to drain. */
+  async #streamBody(body: AsyncIterable<Uint8Array>, isChunked: boolean): Promise<void> {
+    this.#isStreaming = true;
+    try {
+      for await (const chunk of body) {
+        if (this.#isEnded) return;
+        if (chunk.byteLength === 0) continue;
+        if (isChunked) this.#write(Buffer.from(`${chunk.byteLength.toString(16)}\r\n`, 'latin1'));
+        this.#write(chunk);
+        if (isChunked) this.#write(CRLF);
+        if (this.socket.writableNeedDrain) await waitForDrain(this.socket);
+      }
+      if (this.#isEnded) return;
+      if (isChunked) this.#write(CHUNKED_END);
+      else this.#isClosing = true;
+    } catch (err) {
+      // The head is gone already; the only honest signal left is to cut the connection.
+      this.#host.log(`spindle: response body failed: ${describe(err)}`);
+      this.socket.destroy();
+      return;
+    } finally {
+      this.#isStreaming = false;
+    }
+    this.#writeReadyResponses();
+    this.#processRequests();
+  }
+
+  /** After any progress: close when done, apply read backpressure, pick the timer. */
+  #afterProgress(): void {
+    if (this.#isEnded) return;
+    const isBusy = this.#queue.length > 0 || this.#isStreaming;
+    if (this.#isClosing) {
+      if (!isBusy) this.#endSocket();
+      else this.#setTimer(TIMER_NONE, 0, false);
+      return;
+    }
+    const mustPause = this.#queue.length >= this.#config.maxPipelined || this.socket.writableNeedDrain;
+    if (mustPause !== this.#isReadPaused) {
+      this.#isReadPaused = mustPause;
+      if (mustPause) this.socket.pause();
+      else this.socket.resume();
+    }
+    const config = this.#config;
+    if (isBusy) this.#setTimer(TIMER_NONE, 0, false);
+    else if (this.#parser.isIdle) {
+      if (this.#requestCount > 0) this.#setTimer(TIMER_KEEPALIVE, config.keepAliveTimeoutMs, true);
+    } else if (this.#parser.isReadingHead) this.#setTimer(TIMER_HEADER, config.headerTimeoutMs, false);
+    else this.#setTimer(TIMER_BODY, config.bodyTimeoutMs, true);
+  }
+
+  /**
+   * Ends the socket (FIN) once written, then keeps reading and discarding for
+   * a moment so that unread request bytes do not turn the close into a reset
+   * that destroys the response in flight (nginx's lingering close).
+   */
+  #endSocket(): void {
+    if (this.#isEnded) return;
+    this.#isEnded = true;
+    this.#isClosing = true;
+    if (this.#isReadPaused) this.socket.resume();
+    this.socket.end();
+    this.#setTimer(TIMER_LINGER, LINGER_MS, true);
+  }
+
+  /**
+   * One timer, re-armed rather than re-created: refresh() restarts it when
+   * the duration is unchanged, and a stale expiry is ignored by kind.
+   */
+  #setTimer(kind: TimerKind, ms: number, restart: boolean): void {
+    if (kind === this.#timerKind && !restart) return;
+    this.#timerKind = kind;
+    if (kind === TIMER_NONE) return;
+    if (this.#timer !== null && this.#timerMs === ms) {
+      this.#timer.refresh();
+    } else {
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#timer = setTimeout(this.#onTimeout, ms);
+      this.#timer.unref();
+      this.#timerMs = ms;
+    }
+  }
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/** Content-Length a handler declared for a HEAD or 304 answer without a body. */
+function declaredLength(response: HttpResponse): number {
+  const value = getHeader(response.headers, 'content-length');
+  return value !== undefined && /^[0-9]{1,15}$/.test(value) ? Number(value) : -1;
+}
+
+function waitForDrain(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}

@@ -1,0 +1,15 @@
+/**
+ * The one error type of the HTTP engine: a status for the client and a stable
+ * code for logs and tests. Messages say what failed and why.
+ */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'HttpError';
+    this.status = status;
+    this.code = code;
+  }
+}

@@ -1,0 +1,118 @@
+// What a handler answers, and how it becomes bytes on the wire (RFC 9112 §4,
+// §6). The types are plain data so a response can come back from a worker
+// thread as it is, its body bytes transferred.
+import { STATUS_CODES } from 'node:http';
+import { isFieldValue, isToken } from './bytes.js';
+import { HttpError } from './http-error.js';
+
+/** A response body: nothing, text (sent as UTF-8), bytes, or a stream of byte chunks. */
+export type ResponseBody = null | string | Uint8Array | AsyncIterable<Uint8Array>;
+
+export interface HttpResponse {
+  status: number;
+  /** header fields, flat: name, value, name, value, ... */
+  headers: string[];
+  body: ResponseBody;
+}
+
+/**
+ * Hop-by-hop and framing fields belong to the connection, so the engine sets
+ * them itself and drops a handler's (RFC 9110 §7.6.1, RFC 9112 §6).
+ */
+const ENGINE_OWNED = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'proxy-connection']);
+
+// RFC 9110 §6.6.1: an origin server with a clock sends Date. Formatting it
+// costs more than the rest of a small response, so it is made once a second.
+let cachedDate = '';
+function currentDate(): string {
+  if (cachedDate === '') {
+    cachedDate = new Date().toUTCString();
+    setTimeout(() => { cachedDate = ''; }, 1000 - (Date.now() % 1000)).unref();
+  }
+  return cachedDate;
+}
+
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Unknown';
+}
+
+/** How the body of a response is delimited on the wire. */
+export const FRAMING_NONE = 0; // no body at all (HEAD, 1xx, 204, 304)
+export const FRAMING_LENGTH = 1; // Content-Length
+export const FRAMING_CHUNKED = 2; // Transfer-Encoding: chunked
+export const FRAMING_CLOSE = 3; // HTTP/1.0 client and unknown length: read until close
+export type Framing = typeof FRAMING_NONE | typeof FRAMING_LENGTH | typeof FRAMING_CHUNKED | typeof FRAMING_CLOSE;
+
+export interface HeadOptions {
+  versionMinor: number;
+  keepAlive: boolean;
+  framing: Framing;
+  contentLength: number;
+}
+
+/**
+ * Serializes a response head. Throws HttpError 500 when the handler gave an
+ * invalid status, header name or value: a CR or LF in a value must never
+ * split the response.
+ */
+export function serializeHead(response: HttpResponse, options: HeadOptions): string {
+  const status = response.status;
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new HttpError(500, 'ERR_INVALID_STATUS', `handler gave an invalid status ${String(status)}`);
+  }
+  // RFC 9110 §6.2: the status line carries the server's own version, 1.1;
+  // versionMinor only decides framing and keep-alive.
+  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+  let hasDate = false;
+  const headers = response.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    const value = headers[i + 1];
+    if (!isToken(name)) throw new HttpError(500, 'ERR_INVALID_HEADER_NAME', `handler gave an invalid header name ${JSON.stringify(name)}`);
+    if (typeof value !== 'string' || !isFieldValue(value)) {
+      throw new HttpError(500, 'ERR_INVALID_HEADER_VALUE', `handler gave an invalid value for header ${name}`);
+    }
+    const lower = name.toLowerCase();
+    if (ENGINE_OWNED.has(lower)) continue;
+    if (lower === 'date') hasDate = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!hasDate) head += `Date: ${currentDate()}\r\n`;
+  switch (options.framing) {
+    case FRAMING_LENGTH:
+      head += `Content-Length: ${options.contentLength}\r\n`;
+      break;
+    case FRAMING_CHUNKED:
+      head += 'Transfer-Encoding: chunked\r\n';
+      break;
+    case FRAMING_NONE:
+      // HEAD and 304 may carry the length the body would have (RFC 9110 §8.6).
+      if (options.contentLength >= 0) head += `Content-Length: ${options.contentLength}\r\n`;
+      break;
+  }
+  if (!options.keepAlive) head += 'Connection: close\r\n';
+  else if (options.versionMinor === 0) head += 'Connection: keep-alive\r\n';
+  return head + '\r\n';
+}
+
+/** The first value of a header field in a flat list, matched case-insensitively. */
+export function getHeader(headers: string[], lowerName: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i].toLowerCase() === lowerName) return headers[i + 1];
+  }
+  return undefined;
+}
+
+/** A small plain-text response for an error status. */
+export function errorResponse(status: number, extraHeaders: string[] = []): HttpResponse {
+  return {
+    status,
+    headers: ['Content-Type', 'text/plain; charset=utf-8', ...extraHeaders],
+    body: `${status} ${reasonPhrase(status)}\n`,
+  };
+}
+
+/** RFC 9110 §6.4.1: these never have content. */
+export function statusHasNoBody(status: number): boolean {
+  return status === 204 || status === 304 || (status >= 100 && status < 200);
+}
