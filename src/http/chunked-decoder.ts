@@ -23,6 +23,11 @@ const DATA_LF = 6;
 const TRAILERS = 7;
 const DONE = 8;
 
+/** 2^53 needs 14 hex digits; a few leading zeros more are tolerated */
+const MAX_SIZE_DIGITS = 16;
+const SMALL_PIECE_BYTES = 1024;
+const SMALL_PIECES_PER_COPY = 64;
+
 export interface ChunkedLimits {
   maxBodyBytes: number;
   /** all chunk-ext bytes of one message together */
@@ -42,6 +47,7 @@ export class ChunkedDecoder {
   #extensionBytes = 0;
   #trailerBytes = 0;
   #trailers: string[] = [];
+  #smallParts: Buffer[] = [];
 
   constructor(limits: ChunkedLimits) {
     this.#limits = limits;
@@ -77,8 +83,10 @@ export class ChunkedDecoder {
             if (this.#size > Number.MAX_SAFE_INTEGER) {
               throw new HttpError(400, 'ERR_CHUNK_SIZE', 'cannot parse chunk size: larger than 2^53');
             }
-            this.#digits++;
-            this.#countExtension(1); // long runs of leading zeros are bounded too
+            if (++this.#digits > MAX_SIZE_DIGITS) {
+              // Leading zeros are allowed, but not without end.
+              throw new HttpError(400, 'ERR_CHUNK_SIZE', `cannot parse chunk size: more than ${MAX_SIZE_DIGITS} digits`);
+            }
             pos++;
             break;
           }
@@ -140,7 +148,7 @@ export class ChunkedDecoder {
         }
         case DATA: {
           const take = Math.min(this.#remaining, end - pos);
-          parts.push(buf.subarray(pos, pos + take));
+          this.#collect(buf.subarray(pos, pos + take), parts);
           pos += take;
           this.#remaining -= take;
           this.#bodyBytes += take;
@@ -162,6 +170,7 @@ export class ChunkedDecoder {
           pos++;
           break;
         case TRAILERS: {
+          this.#flushSmallParts(parts);
           const next = this.#decodeTrailerLine(buf, pos);
           if (next === pos) return pos; // incomplete line: wait for more bytes
           pos = next;
@@ -172,6 +181,27 @@ export class ChunkedDecoder {
       }
     }
     return pos;
+  }
+
+  /**
+   * Large pieces are kept as views of the socket's chunks; small ones are
+   * gathered and copied together, so a body sent in a million one-byte
+   * chunks costs a few thousand buffers, not a million.
+   */
+  #collect(piece: Buffer, parts: Buffer[]): void {
+    if (piece.byteLength >= SMALL_PIECE_BYTES) {
+      this.#flushSmallParts(parts);
+      parts.push(piece);
+      return;
+    }
+    this.#smallParts.push(piece);
+    if (this.#smallParts.length >= SMALL_PIECES_PER_COPY) this.#flushSmallParts(parts);
+  }
+
+  #flushSmallParts(parts: Buffer[]): void {
+    if (this.#smallParts.length === 0) return;
+    parts.push(this.#smallParts.length === 1 ? this.#smallParts[0] : Buffer.concat(this.#smallParts));
+    this.#smallParts = [];
   }
 
   #countExtension(n: number): void {

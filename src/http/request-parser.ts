@@ -79,8 +79,12 @@ export class RequestParser {
   #state = S_HEAD;
   /** S_HEAD: bytes after #pos already searched for the end of the head */
   #scanned = 0;
-  /** S_HEAD: end (exclusive, after LF) of the request line, once seen */
-  #requestLineEnd = -1;
+  /**
+   * S_HEAD: length of the request line with its CRLF, once seen. Counted from
+   * #pos, not an index into #buf: push() moves the unconsumed bytes of a
+   * pipelined head (RFC 9112 §9.3.2) to the front of a new buffer.
+   */
+  #requestLineBytes = -1;
   #request: HttpRequest | null = null;
   #remaining = 0;
   #parts: Buffer[] = [];
@@ -139,7 +143,7 @@ export class RequestParser {
   #resetForNextMessage(): void {
     this.#state = S_HEAD;
     this.#scanned = 0;
-    this.#requestLineEnd = -1;
+    this.#requestLineBytes = -1;
     this.#request = null;
     this.#parts = [];
     this.#chunked = null;
@@ -152,32 +156,35 @@ export class RequestParser {
     for (;;) {
       const lf = buf.indexOf(LF, lineStart);
       if (lf < 0) break;
+      // The limits before the line's syntax, as for the pending bytes below:
+      // then the answer to a head never depends on where TCP split it.
+      const headBytes = lf + 1 - this.#pos;
+      if (this.#requestLineBytes < 0 && headBytes > limits.maxRequestLineBytes) {
+        throw new HttpError(414, 'ERR_REQUEST_LINE_TOO_LONG', `request line is longer than ${limits.maxRequestLineBytes} bytes`);
+      }
+      if (headBytes > limits.maxHeaderBytes) throw headerSectionTooLarge(limits);
       if (lf === this.#pos || buf[lf - 1] !== CR) {
         // RFC 9112 §2.2 allows a recipient to accept a bare LF; Spindle does
         // not, because parsers that disagree on line ends enable smuggling.
         throw new HttpError(400, 'ERR_BARE_LF', 'cannot parse request head: bare LF line terminator');
       }
       const isEmptyLine = lf - 1 === lineStart;
-      if (this.#requestLineEnd < 0) {
+      if (this.#requestLineBytes < 0) {
         if (isEmptyLine) {
           // RFC 9112 §2.2: ignore empty lines before the request line.
           this.#pos = lf + 1;
           lineStart = this.#pos;
           continue;
         }
-        if (lf + 1 - this.#pos > limits.maxRequestLineBytes) {
-          throw new HttpError(414, 'ERR_REQUEST_LINE_TOO_LONG', `request line is longer than ${limits.maxRequestLineBytes} bytes`);
-        }
-        this.#requestLineEnd = lf + 1;
+        this.#requestLineBytes = headBytes;
       } else if (isEmptyLine) {
-        if (lf + 1 - this.#pos > limits.maxHeaderBytes) throw headerSectionTooLarge(limits);
         return this.#finishHead(lf + 1);
       }
       lineStart = lf + 1;
     }
     // No complete head yet: bound what is waiting.
     const pending = buf.length - this.#pos;
-    if (this.#requestLineEnd < 0 && pending > limits.maxRequestLineBytes) {
+    if (this.#requestLineBytes < 0 && pending > limits.maxRequestLineBytes) {
       throw new HttpError(414, 'ERR_REQUEST_LINE_TOO_LONG', `request line is longer than ${limits.maxRequestLineBytes} bytes`);
     }
     if (pending > limits.maxHeaderBytes) throw headerSectionTooLarge(limits);
@@ -188,9 +195,10 @@ export class RequestParser {
   /** Parses the complete head buf[#pos, headEnd) and decides how the body is framed. */
   #finishHead(headEnd: number): ParseStep {
     const buf = this.#buf;
-    const request = parseRequestLine(buf, this.#pos, this.#requestLineEnd - 2);
+    const requestLineEnd = this.#pos + this.#requestLineBytes;
+    const request = parseRequestLine(buf, this.#pos, requestLineEnd - 2);
     const headers = request.headers;
-    let lineStart = this.#requestLineEnd;
+    let lineStart = requestLineEnd;
     while (lineStart < headEnd - 2) {
       const lf = buf.indexOf(LF, lineStart);
       readFieldLine(buf, lineStart, lf - 1, headers);
@@ -378,12 +386,14 @@ function applyHeaderSemantics(request: HttpRequest, limits: ParserLimits): void 
   if (expect !== null && request.versionMinor === 1) {
     // RFC 9110 §10.1.1: 100-continue is the only expectation defined; a server
     // ignores it in an HTTP/1.0 request.
-    for (const expectation of splitList(expect.toLowerCase())) {
+    const expectations = splitList(expect.toLowerCase());
+    for (const expectation of expectations) {
       if (expectation !== '100-continue') {
         throw new HttpError(417, 'ERR_EXPECTATION_FAILED', 'the only expectation supported is 100-continue');
       }
     }
-    request.expectContinue = request.contentLength !== 0;
+    // An empty Expect field (RFC 9110 §5.6.1: a list may be empty) asks for nothing.
+    request.expectContinue = expectations.length > 0 && request.contentLength !== 0;
   }
 }
 
@@ -433,7 +443,10 @@ function applyTarget(request: HttpRequest, host: string | null, hostCount: numbe
 function parseContentLength(value: string, previous: number): number {
   let result = previous;
   for (const item of value.split(',')) {
-    const digits = item.trim();
+    // RFC 9110 §5.6.1: only OWS surrounds a list element. String#trim would
+    // also strip U+00A0, which is the obs-text byte 0xA0 here, and so accept
+    // "5\xA0" as 5 where the grammar (RFC 9110 §8.6: 1*DIGIT) rejects it.
+    const digits = trimOws(item);
     if (digits.length === 0 || digits.length > 16 || !/^[0-9]+$/.test(digits)) {
       throw new HttpError(400, 'ERR_INVALID_CONTENT_LENGTH', 'Content-Length is not a non-negative decimal integer');
     }
@@ -487,6 +500,14 @@ function splitList(value: string): string[] {
     }
   }
   return out;
+}
+
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isOws(s.charCodeAt(start))) start++;
+  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
 }
 
 function isOws(c: number): boolean {

@@ -69,5 +69,6 @@ export function parseAbsoluteTarget(target: string): AbsoluteTarget {
 /** authority-form (RFC 9112 §3.2.3): uri-host ":" port, for CONNECT only. */
 export function isAuthorityForm(target: string): boolean {
   const colon = target.lastIndexOf(':');
-  return colon > 0 && colon < target.length - 1 && isValidHost(target);
+  // The port is required: a colon inside an IP literal ("[::1]") is not one.
+  return colon > 0 && colon > target.lastIndexOf(']') && colon < target.length - 1 && isValidHost(target);
 }
