@@ -17,6 +17,11 @@ Options:
   --body-timeout TIME      time a request body may stall, else 408 (default 10s)
   --keepalive-timeout TIME idle time before a keep-alive connection closes (default 5s)
   --shutdown-timeout TIME  bound on graceful shutdown (default 10s)
+  --app FILE               application module (default export { fetch(request) })
+                           run on the worker threads (default: the built-in demo)
+  --threads N              worker threads (default: available CPU cores)
+  --queue N                requests that may wait for a worker, else 503 (default 1024)
+  --job-timeout TIME       deadline of a running request, else 504 (default 30s)
   --help                   show this help
   --version                show the version
 
@@ -45,6 +50,10 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         'body-timeout': { type: 'string' },
         'keepalive-timeout': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        app: { type: 'string' },
+        threads: { type: 'string' },
+        queue: { type: 'string' },
+        'job-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -71,7 +80,20 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v['body-timeout'] !== undefined) options.bodyTimeoutMs = duration('--body-timeout', v['body-timeout'], 1);
   if (v['keepalive-timeout'] !== undefined) options.keepAliveTimeoutMs = duration('--keepalive-timeout', v['keepalive-timeout'], 1);
   if (v['shutdown-timeout'] !== undefined) options.shutdownTimeoutMs = duration('--shutdown-timeout', v['shutdown-timeout'], 0);
+  if (v.app !== undefined) {
+    if (v.app === '') throw new UsageError("invalid value for --app: ''");
+    options.app = v.app;
+  }
+  if (v.threads !== undefined) options.threads = count('--threads', v.threads, 1);
+  if (v.queue !== undefined) options.queueSize = count('--queue', v.queue, 0);
+  if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
   return options;
+}
+
+function count(flag: string, text: string, min: number): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`invalid value for ${flag}: '${text}' is not a whole number >= ${min}`);
+  return n;
 }
 
 function size(flag: string, text: string): number {
@@ -104,21 +126,30 @@ async function main(): Promise<void> {
     return;
   }
 
-  const server = createServer(options);
+  let server;
+  try {
+    server = createServer(options);
+  } catch (err) {
+    process.stderr.write(`spindle: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   let address;
   try {
     address = await server.listen();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    if (e.code === undefined || !e.code.startsWith('E')) {
+      // The application failed to load in the workers.
+      const isPlain = e.name === 'TypeError' || /Cannot find (module|package)/.test(e.message);
+      process.stderr.write(`spindle: cannot start the application: ${isPlain ? e.message : (e.stack ?? e.message)}\n`);
+      process.exit(1);
+    }
     const where = `${server.config.host}:${server.config.port}`;
     if (e.code === 'EADDRINUSE') process.stderr.write(`spindle: cannot listen on ${where}: the port is already in use\n`);
     else if (e.code === 'EACCES') process.stderr.write(`spindle: cannot listen on ${where}: permission denied\n`);
     else process.stderr.write(`spindle: cannot listen on ${where}: ${e.message}\n`);
     process.exit(1);
   }
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  process.stdout.write(`Spindle listening on http://${host}:${address.port}\n`);
-
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
@@ -134,6 +165,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  // Announce only once the handlers are in place: a supervisor may signal as
+  // soon as it reads this line, and an unhandled SIGINT/SIGTERM kills at once.
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  process.stdout.write(`Spindle listening on http://${host}:${address.port}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,6 @@
 // Defaults and validation for every option of the server. The CLI and the
 // library API both end here, so a bad value is caught in one place.
+import os from 'node:os';
 import type { Handler } from './connection.js';
 import type { ParserLimits } from './http/request-parser.js';
 
@@ -29,7 +30,22 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   /** requests read ahead on one connection before it stops reading (default 16) */
   maxPipelined?: number;
-  /** the application; default: the built-in demo */
+  /**
+   * The application module (a path or URL): its default export has
+   * `fetch(request) → Response`. It runs on the thread pool. Default: the
+   * built-in demo.
+   */
+  app?: string | URL;
+  /** worker threads running the application (default os.availableParallelism()) */
+  threads?: number;
+  /** requests that may wait for a worker before 503 (default 1024) */
+  queueSize?: number;
+  /** deadline of a request's job once it runs, else 504 (default 30 s) */
+  jobTimeoutMs?: number;
+  /**
+   * An inline handler on the I/O thread instead of an application on the
+   * pool: for fast, non-blocking code only, since it runs between socket reads.
+   */
   handler?: Handler;
   /** where errors are reported (default: stderr) */
   log?: (message: string) => void;
@@ -45,6 +61,9 @@ export interface ServerConfig {
   sendTimeoutMs: number;
   shutdownTimeoutMs: number;
   maxPipelined: number;
+  threads: number;
+  queueSize: number;
+  jobTimeoutMs: number;
   log: (message: string) => void;
 }
 
@@ -62,6 +81,8 @@ export const DEFAULTS = {
   sendTimeoutMs: 30_000,
   shutdownTimeoutMs: 10_000,
   maxPipelined: 16,
+  queueSize: 1024,
+  jobTimeoutMs: 30_000,
 } as const;
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
@@ -81,6 +102,9 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     sendTimeoutMs: integer('sendTimeoutMs', options.sendTimeoutMs ?? DEFAULTS.sendTimeoutMs, 1),
     shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs, 0),
     maxPipelined: integer('maxPipelined', options.maxPipelined ?? DEFAULTS.maxPipelined, 1),
+    threads: integer('threads', options.threads ?? os.availableParallelism(), 1, 1024),
+    queueSize: integer('queueSize', options.queueSize ?? DEFAULTS.queueSize, 0),
+    jobTimeoutMs: integer('jobTimeoutMs', options.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs, 0),
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),
   };
   if (typeof config.host !== 'string' || config.host === '') throw new RangeError('host must be a non-empty string');

@@ -41,8 +41,8 @@ interface Slot {
   /** null for a canned error answer to bytes that did not parse */
   request: HttpRequest | null;
   response: HttpResponse | null;
-  /** aborted when the client goes away before its response is written */
-  abort: AbortController | null;
+  /** called when the client goes away before its response is written */
+  onGone: (() => void)[] | null;
 }
 
 // The connection's one timer serves several deadlines, one at a time.
@@ -76,7 +76,11 @@ export class Connection {
   /** a streamed body is being written for the head of the queue */
   #isStreaming = false;
   #isReadPaused = false;
+  /** a 100 Continue is owed to the request being received, held back behind earlier responses */
+  #isContinueOwed = false;
   #requestCount = 0;
+  /** the slot whose handler is being called, for onClientGone() */
+  #dispatching: Slot | null = null;
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind = TIMER_NONE;
   #timerMs = 0;
@@ -113,6 +117,24 @@ export class Connection {
     this.#afterProgress();
   }
 
+  /**
+   * Registers a callback for when the client of the request whose handler
+   * is running now goes away before its response is written. Call it
+   * synchronously from the handler.
+   */
+  onClientGone(callback: () => void): void {
+    const slot = this.#dispatching;
+    if (slot === null) throw new Error('onClientGone() is only available while a handler is being called');
+    (slot.onGone ??= []).push(callback);
+  }
+
+  /** An AbortSignal for the running handler's request, aborted when its client goes away. */
+  requestSignal(): AbortSignal {
+    const controller = new AbortController();
+    this.onClientGone(() => controller.abort());
+    return controller.signal;
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
@@ -141,7 +163,9 @@ export class Connection {
     this.#isEnded = true;
     this.#isClosing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    for (const slot of this.#queue) slot.abort?.abort();
+    for (const slot of this.#queue) {
+      if (slot.onGone !== null) for (const callback of slot.onGone) callback();
+    }
     this.#queue.length = 0;
     this.#host.onConnectionClose(this);
   };
@@ -212,21 +236,26 @@ export class Connection {
    */
   #sendContinue(): void {
     if (this.#parser.hasBufferedBytes) return;
-    // Interim responses must not overtake earlier pipelined responses; a
-    // client that waits for 100 has nothing else in flight, so this is rare.
+    // Interim responses must not overtake earlier pipelined responses: the
+    // 100 waits until they are written, and #writeReadyResponses sends it.
     if (this.#queue.length === 0) this.socket.write(CONTINUE);
+    else this.#isContinueOwed = true;
   }
 
   #dispatch(request: HttpRequest): void {
     this.#requestCount++;
+    this.#isContinueOwed = false; // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
-    const slot: Slot = { request, response: null, abort: null };
+    const slot: Slot = { request, response: null, onGone: null };
     this.#queue.push(slot);
     let result: HttpResponse | Promise<HttpResponse>;
+    this.#dispatching = slot;
     try {
       result = this.#host.handle(request, this);
     } catch (err) {
       result = this.#handlerFailed(request, err);
+    } finally {
+      this.#dispatching = null;
     }
     if (result instanceof Promise) {
       result.then(
@@ -260,7 +289,7 @@ export class Connection {
     const httpError = err instanceof HttpError ? err : new HttpError(400, 'ERR_BAD_REQUEST', String(err));
     if (!(err instanceof HttpError)) this.#host.log(`spindle: unexpected parser failure: ${describe(err)}`);
     this.#isClosing = true;
-    this.#queue.push({ request: null, response: errorResponse(httpError.status), abort: null });
+    this.#queue.push({ request: null, response: errorResponse(httpError.status), onGone: null });
     this.#writeReadyResponses();
     this.#afterProgress();
   }
@@ -272,6 +301,10 @@ export class Connection {
       if (slot.response === null) return;
       this.#queue.shift();
       this.#writeResponse(slot.request, slot.response);
+    }
+    if (this.#isContinueOwed && this.#queue.length === 0 && !this.#isStreaming && !this.#isEnded && !this.#isClosing) {
+      this.#isContinueOwed = false;
+      this.socket.write(CONTINUE);
     }
   }
 

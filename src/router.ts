@@ -9,10 +9,13 @@ import type { Handler } from './connection.js';
 import { methodNotAllowed, pathOf } from './demo/demo-routes.js';
 import type { HttpRequest } from './http/request-parser.js';
 import type { HttpResponse } from './http/response.js';
+import type { PoolStats } from './pool/thread-pool.js';
 
 export interface RouterState {
   /** true once graceful shutdown has begun: /healthz answers 503 so balancers stop sending work */
   readonly isShuttingDown: boolean;
+  /** the application's pool, null with an inline handler */
+  readonly poolStats: PoolStats | null;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -29,12 +32,35 @@ export function createRouter(app: Handler, state: RouterState): Handler {
   };
 }
 
+/**
+ * Liveness and readiness in one answer, computed on the I/O thread:
+ *   ok            every worker is ready
+ *   degraded      some workers are being replaced (200: the server still serves)
+ *   unavailable   no worker is ready, e.g. the application keeps crashing (503)
+ *   shutting-down graceful shutdown has begun (503: send new work elsewhere)
+ */
 function health(request: HttpRequest, state: RouterState): HttpResponse {
   if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed('GET, HEAD');
-  const status = state.isShuttingDown ? 'shutting-down' : 'ok';
+  const pool = state.poolStats;
+  let status = 'ok';
+  if (state.isShuttingDown) status = 'shutting-down';
+  else if (pool !== null && pool.ready === 0) status = 'unavailable';
+  else if (pool !== null && pool.ready < pool.threads) status = 'degraded';
+  const body = pool === null
+    ? { status }
+    : {
+        status,
+        threads: pool.threads,
+        busy: pool.busy,
+        queued: pool.queued,
+        ready: pool.ready,
+        restarts: pool.restarts,
+        backoffMs: pool.backoffMs,
+        lastError: pool.lastError,
+      };
   return {
-    status: state.isShuttingDown ? 503 : 200,
+    status: status === 'ok' || status === 'degraded' ? 200 : 503,
     headers: ['Content-Type', 'application/json', 'Cache-Control', 'no-store'],
-    body: JSON.stringify({ status }) + '\n',
+    body: JSON.stringify(body) + '\n',
   };
 }

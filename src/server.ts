@@ -1,19 +1,29 @@
 // The listener: accepts sockets, gives each to a Connection, and shuts down
-// gracefully. The book's `TcpListener::bind` and `for stream in listener.incoming()`.
+// gracefully. The book's `TcpListener::bind` and `for stream in listener.incoming()`,
+// with the ThreadPool behind it.
 import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import { createAppDispatcher } from './app/app-dispatcher.js';
+import type { AppSetup } from './app/http-job.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionHost, type Handler } from './connection.js';
-import { handleDemo } from './demo/demo-routes.js';
 import { createRouter } from './router.js';
+import { ThreadPool, type PoolStats } from './pool/thread-pool.js';
 
 export interface CloseResult {
-  /** true when the shutdown timeout passed and remaining sockets were destroyed */
+  /** true when the shutdown timeout passed and remaining sockets and workers were destroyed */
   forced: boolean;
 }
 
+const APP_WORKER = new URL('./app/app-worker.js', import.meta.url);
+const DEMO_APP = new URL('./demo/demo-app.js', import.meta.url);
+
 export class Server {
   readonly config: ServerConfig;
+  /** the pool running the application; null with an inline handler */
+  readonly pool: ThreadPool | null;
   #listener: net.Server;
   #connections = new Set<Connection>();
   #host: ConnectionHost;
@@ -23,13 +33,35 @@ export class Server {
 
   constructor(options: ServerOptions = {}) {
     this.config = resolveConfig(options);
-    const log = this.config.log;
-    const router = createRouter(options.handler ?? handleDemo, this);
+    const config = this.config;
+    let app: Handler;
+    if (options.handler !== undefined) {
+      this.pool = null;
+      app = options.handler;
+    } else {
+      const setup: AppSetup = { appModule: toModuleUrl(options.app ?? DEMO_APP) };
+      this.pool = new ThreadPool({
+        module: APP_WORKER,
+        moduleData: setup,
+        size: config.threads,
+        queueSize: config.queueSize,
+        jobTimeoutMs: config.jobTimeoutMs,
+      });
+      app = createAppDispatcher(this.pool, {
+        scheme: 'http',
+        fallbackAuthority: () => {
+          const address = this.address();
+          return address === null ? config.host : `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+        },
+        log: config.log,
+      });
+    }
+    const router = createRouter(app, this);
     const connections = this.#connections;
     this.#host = {
-      config: this.config,
+      config,
       handle: router,
-      log,
+      log: config.log,
       onConnectionClose: (connection) => {
         connections.delete(connection);
         if (connections.size === 0) this.#onAllClosed?.();
@@ -38,11 +70,14 @@ export class Server {
     // allowHalfOpen: a client that sends its requests and then FIN still gets
     // its answers; the Connection ends the socket itself.
     this.#listener = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
-    this.#listener.on('error', (err) => log(`spindle: listener error: ${err.message}`));
   }
 
   get isShuttingDown(): boolean {
     return this.#isShuttingDown;
+  }
+
+  get poolStats(): PoolStats | null {
+    return this.pool === null ? null : this.pool.stats;
   }
 
   /** Number of open connections. */
@@ -50,13 +85,31 @@ export class Server {
     return this.#connections.size;
   }
 
-  /** Starts listening; resolves with the bound address, rejects with the listen error (EADDRINUSE...). */
-  listen(): Promise<AddressInfo> {
+  /**
+   * Starts the workers and waits until each has loaded the application, then
+   * listens. Rejects with the application's load error, or the listen error
+   * (EADDRINUSE, ...).
+   */
+  async listen(): Promise<AddressInfo> {
+    if (this.pool !== null) {
+      try {
+        await this.pool.ready();
+      } catch (err) {
+        await this.pool.terminate();
+        throw err;
+      }
+    }
     return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
+      // A failed listen stops the workers too, or they would keep the process alive.
+      const onError = (err: Error): void => {
+        if (this.pool === null) reject(err);
+        else void this.pool.terminate().then(() => reject(err));
+      };
       this.#listener.once('error', onError);
       this.#listener.listen(this.config.port, this.config.host, () => {
         this.#listener.off('error', onError);
+        // Only now: a listen error is the caller's to report (listen() rejects), not logged twice.
+        this.#listener.on('error', (err) => this.config.log(`spindle: listener error: ${err.message}`));
         resolve(this.#listener.address() as AddressInfo);
       });
     });
@@ -68,26 +121,34 @@ export class Server {
 
   /**
    * Graceful shutdown: stop accepting, close idle connections, let busy ones
-   * answer what they have received (with Connection: close), and wait for
-   * them within shutdownTimeoutMs; past it, destroy what is left.
+   * answer what they have received (with Connection: close), then close the
+   * pool and join its workers, all within shutdownTimeoutMs; past it, destroy
+   * what is left.
    */
   close(): Promise<CloseResult> {
     if (this.#closing !== null) return this.#closing;
     this.#isShuttingDown = true;
     this.#closing = new Promise<CloseResult>((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
+      let isDone = false;
       const finish = (forced: boolean): void => {
-        if (timer !== null) clearTimeout(timer);
+        if (isDone) return;
+        isDone = true;
+        clearTimeout(timer);
         this.#onAllClosed = null;
         resolve({ forced });
       };
-      this.#listener.close();
-      if (this.#connections.size === 0) return finish(false);
-      this.#onAllClosed = () => finish(false);
-      timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         for (const connection of this.#connections) connection.destroy();
-        finish(true);
+        const terminated = this.pool === null ? Promise.resolve() : this.pool.terminate();
+        void terminated.then(() => finish(true));
       }, this.config.shutdownTimeoutMs);
+      const joinPool = (): void => {
+        if (this.pool === null) return finish(false);
+        void this.pool.close().then(() => finish(false));
+      };
+      this.#listener.close();
+      if (this.#connections.size === 0) return joinPool();
+      this.#onAllClosed = joinPool;
       for (const connection of [...this.#connections]) connection.shutdown();
     });
     return this.#closing;
@@ -100,6 +161,12 @@ export class Server {
     }
     this.#connections.add(new Connection(socket, this.#host));
   };
+}
+
+function toModuleUrl(app: string | URL): string {
+  if (app instanceof URL) return app.href;
+  if (/^(file|data):/.test(app)) return app;
+  return pathToFileURL(path.resolve(app)).href;
 }
 
 /** Creates a Spindle server; call `listen()` to start it. */

@@ -4,14 +4,12 @@ import type { HttpRequest } from '../http/request-parser.js';
 import type { HttpResponse } from '../http/response.js';
 import { getHeader } from '../http/response.js';
 
-/** The hello page, byte for byte the same as the benchmark anchors serve. */
-export const HELLO_PAGE =
-  '<!doctype html><html><head><title>hello</title></head><body><p>Hello, world!</p></body></html>\n';
+import { HELLO_PAGE, NOT_FOUND_PAGE } from './pages.js';
+
+export { HELLO_PAGE };
 const HELLO_BYTES = Buffer.from(HELLO_PAGE);
 const HTML = 'text/html; charset=utf-8';
 
-const NOT_FOUND_PAGE =
-  '<!doctype html><html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><p>Spindle has nothing at this address.</p></body></html>\n';
 
 export function handleDemo(request: HttpRequest): HttpResponse {
   const path = pathOf(request.path);

@@ -1,0 +1,80 @@
+// The I/O-thread side of the application: turns each parsed request into a
+// job for the thread pool and the job's result into a response. Application
+// code never runs here; this only moves data and maps failures to statuses.
+import type { Connection, Handler } from '../connection.js';
+import type { HttpRequest } from '../http/request-parser.js';
+import { errorResponse, type HttpResponse } from '../http/response.js';
+import { JobError, PoolError } from '../pool/pool-errors.js';
+import type { ThreadPool } from '../pool/thread-pool.js';
+import type { HttpJob, HttpJobResult } from './http-job.js';
+
+export interface AppDispatcherOptions {
+  /** scheme of the absolute URL handed to the application */
+  scheme: 'http' | 'https';
+  /** authority when the request has an empty Host */
+  fallbackAuthority: () => string;
+  log: (message: string) => void;
+}
+
+export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOptions): Handler {
+  return (request: HttpRequest, connection: Connection): Promise<HttpResponse> => {
+    const authority = request.authority === '' ? options.fallbackAuthority() : request.authority;
+    const path = request.path.charCodeAt(0) === 0x2f ? request.path : '/';
+    const job: HttpJob = {
+      method: request.method,
+      url: `${options.scheme}://${authority}${path}`,
+      headers: request.headers,
+      body: null,
+    };
+    let transfer: ArrayBuffer[] | undefined;
+    if (request.body.byteLength > 0) {
+      // The parser's body is a view into a socket chunk; copy it once into a
+      // buffer of its own, which is then moved to the worker, not copied again.
+      const bytes = new Uint8Array(request.body.byteLength);
+      bytes.set(request.body);
+      job.body = bytes.buffer;
+      transfer = [bytes.buffer];
+    }
+    return new Promise((resolve) => {
+      const ticket = pool.submit(job, transfer, (err, result) => {
+        resolve(err === null ? toResponse(result as HttpJobResult) : failureResponse(request, err, options.log));
+      });
+      // A client that leaves takes its job with it: dropped if still queued,
+      // aborted (request.signal) if running.
+      if (!ticket.isSettled) connection.onClientGone(() => pool.cancel(ticket));
+    });
+  };
+}
+
+function toResponse(result: HttpJobResult): HttpResponse {
+  const parts = result.body;
+  if (parts === null || typeof parts === 'string') return { status: result.status, headers: result.headers, body: parts };
+  const body = parts.length === 1 ? new Uint8Array(parts[0]) : Buffer.concat(parts.map((part) => new Uint8Array(part)));
+  return { status: result.status, headers: result.headers, body };
+}
+
+/** Maps a pool failure to the status the client gets. */
+function failureResponse(request: HttpRequest, err: unknown, log: (message: string) => void): HttpResponse {
+  const line = `${request.method} ${request.target} HTTP/1.${request.versionMinor}`;
+  if (err instanceof PoolError) {
+    switch (err.code) {
+      case 'ERR_QUEUE_FULL':
+        return errorResponse(503, ['Retry-After', '1']);
+      case 'ERR_JOB_TIMEOUT':
+        log(`spindle: "${line}" timed out: ${err.message}`);
+        return errorResponse(504);
+      case 'ERR_WORKER_OUT_OF_MEMORY':
+        log(`spindle: "${line}" failed: ${err.message}`);
+        return errorResponse(503, ['Retry-After', '1']);
+      case 'ERR_WORKER_DIED':
+        log(`spindle: "${line}" failed: ${err.message}`);
+        return errorResponse(500);
+      case 'ERR_JOB_ABORTED':
+      case 'ERR_POOL_CLOSED':
+        return errorResponse(503);
+    }
+  }
+  const detail = err instanceof JobError || err instanceof Error ? (err.stack ?? err.message) : String(err);
+  log(`spindle: "${line}" failed: ${detail}`);
+  return errorResponse(500);
+}

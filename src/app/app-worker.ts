@@ -1,0 +1,78 @@
+// Runs inside each worker thread: the job module of the HTTP pool. It imports
+// the application once, then turns each HttpJob into a `Request`, calls the
+// application's `fetch`, and reads its `Response` back into plain data.
+import type { JobContext } from '../pool/job-module.js';
+import type { AppSetup, HttpJob, HttpJobResult } from './http-job.js';
+import { GlobalRequest, WorkerRequest, createGlobalFetch } from './worker-request.js';
+import { WorkerResponse } from './worker-response.js';
+
+/** The fetch-handler convention of Bun, Deno, Cloudflare Workers and Hono. */
+export interface FetchApp {
+  fetch(request: Request, ...rest: unknown[]): Response | Promise<Response>;
+}
+
+let app: FetchApp;
+
+export async function setup(data: AppSetup): Promise<void> {
+  // The application sees Spindle's cheap Request and Response as the globals
+  // of its thread; they behave as the native classes through the standard API.
+  const nativeFetch = globalThis.fetch;
+  Object.assign(globalThis, {
+    Request: GlobalRequest,
+    Response: WorkerResponse,
+    fetch: createGlobalFetch(nativeFetch),
+  });
+  const mod = (await import(data.appModule)) as { default?: unknown };
+  const candidate = (mod.default ?? mod) as Partial<FetchApp> | undefined;
+  if (candidate === undefined || candidate === null || typeof candidate.fetch !== 'function') {
+    throw new TypeError(`${data.appModule}: the default export has no fetch(request) method`);
+  }
+  app = candidate as FetchApp;
+}
+
+export default function runHttpJob(job: HttpJob, context: JobContext): HttpJobResult | Promise<HttpJobResult> {
+  const request = new WorkerRequest(job, context) as unknown as Request;
+  const response = app.fetch(request);
+  if (response instanceof Promise) return response.then((r) => readResponse(r, context));
+  return readResponse(response, context);
+}
+
+function readResponse(response: Response, context: JobContext): HttpJobResult | Promise<HttpJobResult> {
+  if (response instanceof WorkerResponse) {
+    const plain = WorkerResponse.plain(response);
+    if (plain !== null) {
+      const body = plain.body;
+      if (body === null || typeof body === 'string') return { status: plain.status, headers: plain.headers, body };
+      // Copy the bytes once into a buffer of our own, then move it: the
+      // application may still hold (and reuse) the buffer it gave.
+      const view = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      const bytes = view.slice().buffer;
+      context.transfer(bytes);
+      return { status: plain.status, headers: plain.headers, body: [bytes] };
+    }
+  } else if (!(response instanceof Response)) {
+    throw new TypeError(`fetch() must return a Response, got ${describeValue(response)}`);
+  }
+  return readNativeResponse(response, context);
+}
+
+async function readNativeResponse(response: Response, context: JobContext): Promise<HttpJobResult> {
+  const headers: string[] = [];
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') headers.push(name, value);
+  }
+  for (const cookie of response.headers.getSetCookie()) headers.push('set-cookie', cookie);
+  let body: ArrayBuffer[] | null = null;
+  if (response.body !== null) {
+    // Read to the end for now; the parts are moved, not copied, to the I/O thread.
+    const bytes = await response.arrayBuffer();
+    body = [bytes];
+    context.transfer(bytes);
+  }
+  return { status: response.status, headers, body };
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  return value.constructor?.name ?? 'an object';
+}

@@ -1,0 +1,76 @@
+// The built-in demo application, written the way users write theirs: a module
+// whose default export has `fetch(request) → Response`. It runs on the worker
+// threads, so /sleep and /cpu block a worker, never the server.
+//
+//   GET|HEAD /        the hello page
+//   GET /sleep?ms=N   blocks its thread N ms (default 5000), as thread::sleep does
+//   GET /cpu?ms=N     a busy CPU loop for N ms (default 100)
+//   any /echo         the request body back, with its Content-Type
+//   GET /panic        throws: the client gets 500, the worker carries on
+import { HELLO_PAGE, NOT_FOUND_PAGE } from './pages.js';
+
+const HTML = 'text/html; charset=utf-8';
+const TEXT = 'text/plain; charset=utf-8';
+const MAX_MS = 600_000;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+function msParam(url: URL, fallback: number): number {
+  const text = url.searchParams.get('ms');
+  const ms = text !== null && /^\d+$/.test(text) ? Number(text) : fallback;
+  return Math.min(ms, MAX_MS);
+}
+
+/** Really blocks this thread, like the book's `thread::sleep`. */
+function sleepBlocking(ms: number): void {
+  if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/** Spins the CPU for ms of wall time on an xorshift stream the compiler cannot drop. */
+function spin(ms: number): number {
+  const end = performance.now() + ms;
+  let x = 0x9e3779b9 | 0;
+  do {
+    for (let i = 0; i < 4096; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+    }
+  } while (performance.now() < end);
+  return x >>> 0;
+}
+
+function notAllowed(allow: string): Response {
+  return new Response('405 Method Not Allowed\n', { status: 405, headers: { allow, 'content-type': TEXT } });
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const method = request.method;
+    switch (url.pathname) {
+      case '/':
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed('GET, HEAD');
+        return new Response(HELLO_PAGE, { headers: { 'content-type': HTML } });
+      case '/sleep': {
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed('GET, HEAD');
+        const ms = msParam(url, 5000);
+        sleepBlocking(ms);
+        return new Response(`slept ${ms} ms\n`, { headers: { 'content-type': TEXT } });
+      }
+      case '/cpu': {
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed('GET, HEAD');
+        const ms = msParam(url, 100);
+        const x = spin(ms);
+        return new Response(`cpu ${ms} ms, ${x}\n`, { headers: { 'content-type': TEXT } });
+      }
+      case '/echo':
+        return new Response(await request.arrayBuffer(), {
+          headers: { 'content-type': request.headers.get('content-type') ?? 'application/octet-stream' },
+        });
+      case '/panic':
+        throw new Error('panic requested by GET /panic');
+      default:
+        return new Response(NOT_FOUND_PAGE, { status: 404, headers: { 'content-type': HTML } });
+    }
+  },
+};

@@ -1,0 +1,20 @@
+// The contract of a job module: the code each worker imports once and runs
+// jobs with. The book's `Job` is a boxed closure; closures cannot cross
+// threads in JavaScript, so the code lives in a module and a job is data.
+
+/** Handed to every job as it runs inside a worker. */
+export interface JobContext {
+  /** aborted when the job's deadline passes or its client goes away */
+  readonly signal: AbortSignal;
+  /** marks buffers of the result to be moved to the main thread rather than copied */
+  transfer(...items: ArrayBuffer[]): void;
+}
+
+/** The default export of a job module. */
+export type JobFunction = (payload: any, context: JobContext) => unknown;
+
+export interface JobModule {
+  default: JobFunction;
+  /** optional: awaited once when the worker starts, with the pool's jobData */
+  setup?: (data: unknown) => unknown;
+}
