@@ -5,9 +5,11 @@ import { parseArgs } from 'node:util';
 import { DEFAULTS, parseDuration, parseSize, type ServerOptions } from './config.js';
 import { createServer } from './server.js';
 
-const USAGE = `Usage: spindle [options]
+const USAGE = `Usage: spindle [options] [DIR]
 
-A multithreaded HTTP/1.1 web server.
+A multithreaded HTTP/1.1 web server. With DIR (or --root DIR) it serves the
+files under DIR; with --app it runs an application on worker threads; with
+neither it runs the built-in demo.
 
 Options:
   --port N                 port to listen on (default ${DEFAULTS.port}; PORT is honoured too)
@@ -22,6 +24,14 @@ Options:
   --threads N              worker threads (default: available CPU cores)
   --queue N                requests that may wait for a worker, else 503 (default 1024)
   --job-timeout TIME       deadline of a running request, else 504 (default 30s)
+  --demo                   run the built-in demo app too (it runs anyway without DIR or --app)
+  --root DIR               serve the files under DIR (same as the DIR argument)
+  --prefix PATH            URL path the files are served under (default /)
+  --listing                list directories that have no index.html (default: 404)
+  --dotfiles               serve names starting with "." (default: 404)
+  --follow-symlinks        serve links that lead outside DIR (default: 404)
+  --cache-control VALUE    Cache-Control of file responses (default "public, max-age=0")
+  --compress               compress text files above 1 KiB on the fly (br, gzip)
   --help                   show this help
   --version                show the version
 
@@ -41,7 +51,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
     parsed = parseArgs({
       args: argv,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
@@ -54,6 +64,14 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         threads: { type: 'string' },
         queue: { type: 'string' },
         'job-timeout': { type: 'string' },
+        demo: { type: 'boolean' },
+        root: { type: 'string' },
+        prefix: { type: 'string' },
+        listing: { type: 'boolean' },
+        dotfiles: { type: 'boolean' },
+        'follow-symlinks': { type: 'boolean' },
+        'cache-control': { type: 'string' },
+        compress: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -87,6 +105,29 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v.threads !== undefined) options.threads = count('--threads', v.threads, 1);
   if (v.queue !== undefined) options.queueSize = count('--queue', v.queue, 0);
   if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
+  if (v.demo) options.demo = true;
+
+  if (parsed.positionals.length > 1) throw new UsageError(`expected at most one directory, got ${parsed.positionals.length}`);
+  const root = v.root ?? parsed.positionals[0];
+  if (v.root !== undefined && parsed.positionals.length > 0) throw new UsageError('give the directory either as DIR or as --root, not both');
+  if (root !== undefined) {
+    if (root === '') throw new UsageError("invalid value for --root: ''");
+    if (v.prefix !== undefined && !v.prefix.startsWith('/')) throw new UsageError(`invalid value for --prefix: '${v.prefix}' does not start with /`);
+    if (v['cache-control'] !== undefined && /[\r\n\0]/.test(v['cache-control'])) throw new UsageError('invalid value for --cache-control: control characters');
+    options.static = {
+      root,
+      prefix: v.prefix,
+      listing: v.listing,
+      dotfiles: v.dotfiles,
+      followSymlinks: v['follow-symlinks'],
+      cacheControl: v['cache-control'],
+      compress: v.compress,
+    };
+  } else {
+    for (const flag of ['prefix', 'listing', 'dotfiles', 'follow-symlinks', 'cache-control', 'compress'] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`--${flag} needs a directory to serve (DIR or --root)`);
+    }
+  }
   return options;
 }
 

@@ -3,6 +3,7 @@
 import os from 'node:os';
 import type { Handler } from './connection.js';
 import type { ParserLimits } from './http/request-parser.js';
+import type { StaticOptions } from './static/static-files.js';
 
 /** Options of {@link createServer}; every field has a default. */
 export interface ServerOptions {
@@ -36,6 +37,13 @@ export interface ServerOptions {
    * built-in demo.
    */
   app?: string | URL;
+  /**
+   * Also run the built-in demo application. It runs by default when neither
+   * `app` nor `static` is given.
+   */
+  demo?: boolean;
+  /** serve the files under a directory; a file that exists wins over the application */
+  static?: StaticOptions;
   /** worker threads running the application (default os.availableParallelism()) */
   threads?: number;
   /** requests that may wait for a worker before 503 (default 1024) */

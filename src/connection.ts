@@ -322,6 +322,7 @@ export class Connection {
       if (typeof body === 'string') length = Buffer.byteLength(body);
       else if (body instanceof Uint8Array) length = body.byteLength;
       else if (body === null) length = declaredLength(response);
+      else length = response.contentLength ?? -1;
       if (response.status === 204) length = -1;
     } else if (body === null) {
       framing = FRAMING_LENGTH;
@@ -330,6 +331,9 @@ export class Connection {
       framing = FRAMING_LENGTH;
       bytes = body;
       length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    } else if (response.contentLength !== undefined) {
+      framing = FRAMING_LENGTH; // a stream of known length, such as a file
+      length = response.contentLength;
     } else if (versionMinor === 1) {
       framing = FRAMING_CHUNKED;
     } else {
@@ -347,9 +351,9 @@ export class Connection {
     }
     if (!keepAlive) this.#isClosing = true;
 
-    if (framing === FRAMING_CHUNKED || framing === FRAMING_CLOSE) {
+    if (framing !== FRAMING_NONE && body !== null && typeof body === 'object' && !(body instanceof Uint8Array)) {
       this.#write(Buffer.from(head, 'latin1'));
-      this.#streamBody(body as AsyncIterable<Uint8Array>, framing === FRAMING_CHUNKED);
+      void this.#streamBody(body, framing, length);
       return;
     }
     if (bytes === null || length === 0) {
@@ -370,21 +374,30 @@ export class Connection {
     if (!this.socket.write(data)) this.socket.setTimeout(this.#config.sendTimeoutMs);
   }
 
-  /** Writes a streamed body chunk by chunk, waiting for the socket to drain. */
-  async #streamBody(body: AsyncIterable<Uint8Array>, isChunked: boolean): Promise<void> {
+  /**
+   * Writes a streamed body chunk by chunk, waiting for the socket to drain,
+   * so a slow reader holds only its socket's buffer. Leaving the loop early
+   * (the client went away) returns the iterator, which closes its source.
+   */
+  async #streamBody(body: AsyncIterable<Uint8Array>, framing: Framing, length: number): Promise<void> {
     this.#isStreaming = true;
+    const isChunked = framing === FRAMING_CHUNKED;
+    let sent = 0;
     try {
       for await (const chunk of body) {
         if (this.#isEnded) return;
         if (chunk.byteLength === 0) continue;
+        sent += chunk.byteLength;
+        if (framing === FRAMING_LENGTH && sent > length) throw new Error(`body is longer than its Content-Length ${length}`);
         if (isChunked) this.#write(Buffer.from(`${chunk.byteLength.toString(16)}\r\n`, 'latin1'));
         this.#write(chunk);
         if (isChunked) this.#write(CRLF);
         if (this.socket.writableNeedDrain) await waitForDrain(this.socket);
       }
       if (this.#isEnded) return;
+      if (framing === FRAMING_LENGTH && sent !== length) throw new Error(`body is shorter than its Content-Length ${length}`);
       if (isChunked) this.#write(CHUNKED_END);
-      else this.#isClosing = true;
+      else if (framing === FRAMING_CLOSE) this.#isClosing = true;
     } catch (err) {
       // The head is gone already; the only honest signal left is to cut the connection.
       this.#host.log(`spindle: response body failed: ${describe(err)}`);

@@ -1,15 +1,17 @@
-// Decides who answers a request. Built-in routes answer on the I/O thread;
-// everything else goes to the application.
+// Decides who answers a request. Built-in routes and static files answer on
+// the I/O thread; everything else goes to the application.
 //
 //   OPTIONS *   → 204 with Allow (RFC 9110 §9.3.7)
 //   CONNECT     → 501: Spindle is an origin server, not a tunnel
 //   /healthz    → liveness and readiness, never waiting on the application
-//   else        → the application
+//   a file      → the static root, when one is served
+//   else        → the application, or 404 when there is none
 import type { Handler } from './connection.js';
-import { methodNotAllowed, pathOf } from './demo/demo-routes.js';
+import { NOT_FOUND_PAGE } from './demo/pages.js';
 import type { HttpRequest } from './http/request-parser.js';
 import type { HttpResponse } from './http/response.js';
 import type { PoolStats } from './pool/thread-pool.js';
+import type { StaticFiles } from './static/static-files.js';
 
 export interface RouterState {
   /** true once graceful shutdown has begun: /healthz answers 503 so balancers stop sending work */
@@ -20,7 +22,8 @@ export interface RouterState {
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
-export function createRouter(app: Handler, state: RouterState): Handler {
+export function createRouter(app: Handler | null, staticFiles: StaticFiles | null, state: RouterState): Handler {
+  const fallback: Handler = app ?? (() => NOT_FOUND);
   return (request, connection) => {
     const path = request.path;
     if (path === '*') return { status: 204, headers: ['Allow', ALLOW_ALL], body: null };
@@ -28,8 +31,26 @@ export function createRouter(app: Handler, state: RouterState): Handler {
       return { status: 501, headers: ['Content-Type', 'text/plain; charset=utf-8'], body: '501 Not Implemented\n' };
     }
     if (path.startsWith('/healthz') && pathOf(path) === '/healthz') return health(request, state);
-    return app(request, connection);
+    if (staticFiles === null) return fallback(request, connection);
+    // A file that exists is served; anything else goes on to the application.
+    return staticFiles.handle(request).then((response) => response ?? fallback(request, connection));
   };
+}
+
+const NOT_FOUND: HttpResponse = { status: 404, headers: ['Content-Type', 'text/html; charset=utf-8'], body: NOT_FOUND_PAGE };
+
+export function methodNotAllowed(allow: string): HttpResponse {
+  return {
+    status: 405,
+    headers: ['Allow', allow, 'Content-Type', 'text/plain; charset=utf-8'],
+    body: '405 Method Not Allowed\n',
+  };
+}
+
+/** The path of a target without its query. */
+function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
 }
 
 /**

@@ -11,6 +11,7 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from './config.j
 import { Connection, type ConnectionHost, type Handler } from './connection.js';
 import { createRouter } from './router.js';
 import { ThreadPool, type PoolStats } from './pool/thread-pool.js';
+import { StaticFiles } from './static/static-files.js';
 
 export interface CloseResult {
   /** true when the shutdown timeout passed and remaining sockets and workers were destroyed */
@@ -34,12 +35,17 @@ export class Server {
   constructor(options: ServerOptions = {}) {
     this.config = resolveConfig(options);
     const config = this.config;
-    let app: Handler;
+    // First, as it may throw (no such directory) before any thread is started.
+    const staticFiles = options.static === undefined ? null : new StaticFiles(options.static);
+    let app: Handler | null = null;
+    const appModule = options.app ?? (options.demo === true || options.static === undefined ? DEMO_APP : null);
     if (options.handler !== undefined) {
       this.pool = null;
       app = options.handler;
+    } else if (appModule === null) {
+      this.pool = null; // files only
     } else {
-      const setup: AppSetup = { appModule: toModuleUrl(options.app ?? DEMO_APP) };
+      const setup: AppSetup = { appModule: toModuleUrl(appModule) };
       this.pool = new ThreadPool({
         module: APP_WORKER,
         moduleData: setup,
@@ -56,7 +62,7 @@ export class Server {
         log: config.log,
       });
     }
-    const router = createRouter(app, this);
+    const router = createRouter(app, staticFiles, this);
     const connections = this.#connections;
     this.#host = {
       config,

@@ -13,6 +13,8 @@ export interface HttpResponse {
   /** header fields, flat: name, value, name, value, ... */
   headers: string[];
   body: ResponseBody;
+  /** the length of a streamed body, when known (a file): sent as Content-Length instead of chunked */
+  contentLength?: number;
 }
 
 /**

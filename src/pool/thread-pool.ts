@@ -252,6 +252,7 @@ export class ThreadPool implements AsyncDisposable {
     if (this.#closed !== null) return this.#closed;
     this.#isClosing = true;
     this.#closed = (async () => {
+      this.#failStrandedJobs();
       if (this.#busy > 0 || this.#queue.length > 0) {
         await new Promise<void>((resolve) => { this.#onIdle = resolve; });
       }
@@ -489,11 +490,24 @@ export class ThreadPool implements AsyncDisposable {
       const timer = setTimeout(() => {
         this.#respawnTimers.delete(timer);
         if (!this.#isClosing) this.#spawn();
+        else this.#failStrandedJobs();
       }, this.#backoffMs);
       this.#respawnTimers.add(timer);
     } else {
       this.#spawn();
     }
+  }
+
+  /**
+   * Closing, with jobs queued and no worker left to run them: each failed to
+   * start and none is respawned while closing. Fail the jobs, or close()
+   * would wait for them forever.
+   */
+  #failStrandedJobs(): void {
+    if (!this.#isClosing || this.#workers.size > 0 || this.#queue.length === 0) return;
+    const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool closed before a worker could start to run the job');
+    for (const job of this.#queue.drain()) this.#settle(job, closed);
+    if (this.#busy === 0 && this.#onIdle !== null) this.#onIdle();
   }
 
   #settle(job: Job, err: Error | null, value?: unknown): void {

@@ -1,0 +1,233 @@
+// Serves the files under a directory the way nginx does: safely (nothing
+// outside the root), with the HTTP semantics of RFC 9110 (validators,
+// conditional requests, ranges, content codings), and without ever reading a
+// large file whole or blocking the I/O thread.
+//
+// Order of decisions for a file (as Deno std's file_server and
+// honojs/node-server do): method → preconditions (304/412) → Range
+// (206/416) → content coding → 200.
+import { createReadStream, promises as fs, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { HttpRequest } from '../http/request-parser.js';
+import { getHeader, type HttpResponse } from '../http/response.js';
+import { parseRange, resolveRange } from './byte-range.js';
+import { PROCEED, evaluatePreconditions, ifRangeMatches } from './conditional.js';
+import { chooseCoding, compressedFile, isCompressible, type Coding } from './content-coding.js';
+import { renderListing } from './directory-listing.js';
+import { FileCache, type FileInfo } from './file-cache.js';
+import { joinUnderRoot, resolveRequestPath } from './resolve-path.js';
+
+export interface StaticOptions {
+  /** the directory to serve */
+  root: string;
+  /** URL path under which the root is served (default "/") */
+  prefix?: string;
+  /** list directories without an index.html (default: 404) */
+  listing?: boolean;
+  /** serve files reached through symbolic links that lead outside the root (default: 404) */
+  followSymlinks?: boolean;
+  /** serve names starting with "." (default: 404) */
+  dotfiles?: boolean;
+  /** Cache-Control of every file response (default "public, max-age=0") */
+  cacheControl?: string;
+  /** compress compressible files above 1 KiB on the fly when no .br/.gz sibling exists */
+  compress?: boolean;
+}
+
+const STREAM_CHUNK_BYTES = 64 * 1024;
+const COMPRESS_MIN_BYTES = 1024;
+const TEXT = 'text/plain; charset=utf-8';
+
+export class StaticFiles {
+  readonly root: string;
+  #prefix: string;
+  #options: Required<Omit<StaticOptions, 'root' | 'prefix'>>;
+  #cache: FileCache;
+
+  constructor(options: StaticOptions) {
+    this.root = path.resolve(options.root);
+    const prefix = options.prefix ?? '/';
+    this.#prefix = prefix.endsWith('/') ? prefix : prefix + '/';
+    this.#options = {
+      listing: options.listing ?? false,
+      followSymlinks: options.followSymlinks ?? false,
+      dotfiles: options.dotfiles ?? false,
+      cacheControl: options.cacheControl ?? 'public, max-age=0',
+      compress: options.compress ?? false,
+    };
+    // Resolved once: the root itself may be reached through a link.
+    const realRoot = realpathOrThrow(this.root);
+    this.#cache = new FileCache({ realRoot, followSymlinks: this.#options.followSymlinks });
+  }
+
+  /**
+   * The response for a request, or null when nothing under the root answers
+   * it (the application, or a 404, does).
+   */
+  async handle(request: HttpRequest): Promise<HttpResponse | null> {
+    const target = request.path;
+    const q = target.indexOf('?');
+    const urlPath = q < 0 ? target : target.slice(0, q);
+    if (!urlPath.startsWith(this.#prefix) && urlPath !== this.#prefix.slice(0, -1)) return null;
+    const resolved = resolveRequestPath('/' + urlPath.slice(this.#prefix.length), { allowDotfiles: this.#options.dotfiles });
+    if (!resolved.ok) {
+      return resolved.status === 400 ? plain(400, `400 Bad Request: ${resolved.reason}\n`) : null;
+    }
+    const full = joinUnderRoot(this.root, resolved.segments);
+    let info = await this.#cache.lookup(full);
+    if (info === null) return null;
+    if (info.isDirectory) {
+      if (!resolved.hasTrailingSlash) {
+        // The directory's relative links need the slash: redirect (as nginx does).
+        const query = q < 0 ? '' : target.slice(q);
+        return { status: 301, headers: ['Location', urlPath + '/' + query, 'Content-Type', TEXT], body: '301 Moved Permanently\n' };
+      }
+      const index = await this.#cache.lookup(path.join(full, 'index.html'));
+      if (index === null || index.isDirectory) {
+        if (!this.#options.listing) return null;
+        return this.#listing(request, full, urlPath);
+      }
+      info = index;
+    }
+    return this.#serveFile(request, info);
+  }
+
+  async #serveFile(request: HttpRequest, info: FileInfo): Promise<HttpResponse> {
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      return { status: 405, headers: ['Allow', 'GET, HEAD', 'Content-Type', TEXT], body: '405 Method Not Allowed\n' };
+    }
+    const header = (name: string): string | undefined => getHeader(request.headers, name);
+    const isCompressibleType = isCompressible(info.contentType);
+    const headers = [
+      'Content-Type', info.contentType,
+      'Last-Modified', info.lastModified,
+      'ETag', info.etag,
+      'Cache-Control', this.#options.cacheControl,
+      'X-Content-Type-Options', 'nosniff',
+      'Accept-Ranges', 'bytes',
+    ];
+
+    // Which encodings exist: precompressed siblings, and on the fly.
+    const available = new Set<Coding>(['identity']);
+    const siblings: Partial<Record<'br' | 'gzip', FileInfo>> = {};
+    if (header('accept-encoding') !== undefined) {
+      for (const [coding, ext] of [['br', '.br'], ['gzip', '.gz']] as const) {
+        const sibling = await this.#cache.lookup(info.path + ext);
+        if (sibling !== null && !sibling.isDirectory) {
+          siblings[coding] = sibling;
+          available.add(coding);
+        }
+      }
+      if (this.#options.compress && isCompressibleType && info.size > COMPRESS_MIN_BYTES) {
+        available.add('br');
+        available.add('gzip');
+      }
+    }
+    const hasAlternatives = available.size > 1 || (this.#options.compress && isCompressibleType && info.size > COMPRESS_MIN_BYTES);
+    if (hasAlternatives) headers.push('Vary', 'Accept-Encoding');
+
+    const precondition = evaluatePreconditions(method, header, info);
+    if (precondition === 304) return { status: 304, headers: withoutContentHeaders(headers), body: null };
+    if (precondition === 412) return plain(412, '412 Precondition Failed\n');
+
+    // Range (RFC 9110 §14.2): GET only, one range, against the identity form.
+    const specs = method === 'GET' ? parseRange(header('range')) : null;
+    if (specs !== null && specs.length === 1 && ifRangeMatches(header('if-range'), info)) {
+      const range = resolveRange(specs[0], info.size);
+      if (range === null) {
+        return { status: 416, headers: ['Content-Range', `bytes */${info.size}`, 'Content-Type', TEXT], body: '416 Range Not Satisfiable\n' };
+      }
+      headers.push('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
+      return { status: 206, headers, ...(await this.#body(method, info, range.start, range.end)) };
+    }
+    // Several ranges: the whole file is sent with 200, which RFC 9110 §14.2 allows.
+
+    const coding = chooseCoding(header('accept-encoding'), available);
+    if (coding !== 'identity') {
+      headers.push('Content-Encoding', coding);
+      const sibling = siblings[coding];
+      setHeader(headers, 'ETag', info.etag.slice(0, -1) + `-${coding}"`);
+      if (sibling !== undefined) return { status: 200, headers, ...(await this.#body(method, sibling, 0, sibling.size - 1)) };
+      // On the fly: length unknown, so chunked; a weak tag, as the bytes may differ between runs.
+      setHeader(headers, 'ETag', `W/${info.etag.slice(0, -1)}-${coding}"`);
+      return { status: 200, headers, body: method === 'HEAD' ? null : compressedFile(info.path, coding) };
+    }
+    return { status: 200, headers, ...(await this.#body(method, info, 0, info.size - 1)) };
+  }
+
+  /** The bytes start..end (inclusive) of a file: from memory when small, else streamed. */
+  async #body(method: string, info: FileInfo, start: number, end: number): Promise<Pick<HttpResponse, 'body' | 'contentLength'>> {
+    const length = end - start + 1;
+    if (length <= 0) return { body: Buffer.alloc(0) };
+    if (info.size <= this.#cache.maxFileBytes && method === 'GET') {
+      const content = await this.#cache.readSmall(info);
+      if (content !== null) return { body: content.subarray(start, end + 1) };
+    }
+    // HEAD never iterates the body, so no file is opened for it.
+    return { body: fileStream(info.path, start, end), contentLength: length };
+  }
+
+  async #listing(request: HttpRequest, dir: string, urlPath: string): Promise<HttpResponse> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return { status: 405, headers: ['Allow', 'GET, HEAD', 'Content-Type', TEXT], body: '405 Method Not Allowed\n' };
+    }
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    const visible = entries
+      .filter((e) => this.#options.dotfiles || !e.name.startsWith('.'))
+      .map((e) => ({ name: e.name, isDirectory: e.isDirectory() }));
+    return {
+      status: 200,
+      headers: ['Content-Type', 'text/html; charset=utf-8', 'Cache-Control', 'no-cache', 'X-Content-Type-Options', 'nosniff'],
+      body: renderListing(urlPath, visible),
+    };
+  }
+}
+
+/**
+ * A file's bytes start..end as a stream, opened when iteration starts and
+ * closed when it ends or is abandoned (the client went away).
+ */
+function fileStream(filePath: string, start: number, end: number): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      return createReadStream(filePath, { start, end, highWaterMark: STREAM_CHUNK_BYTES })[Symbol.asyncIterator]();
+    },
+  };
+}
+
+function plain(status: number, text: string): HttpResponse {
+  return { status, headers: ['Content-Type', TEXT], body: text };
+}
+
+function setHeader(headers: string[], name: string, value: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === name) {
+      headers[i + 1] = value;
+      return;
+    }
+  }
+  headers.push(name, value);
+}
+
+/** RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the content's. */
+function withoutContentHeaders(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    if (name === 'Content-Type' || name === 'Accept-Ranges' || name === 'X-Content-Type-Options') continue;
+    out.push(name, headers[i + 1]);
+  }
+  return out;
+}
+
+function realpathOrThrow(root: string): string {
+  let stats;
+  try {
+    stats = statSync(root);
+  } catch {
+    throw new Error(`cannot serve ${root}: no such directory`);
+  }
+  if (!stats.isDirectory()) throw new Error(`cannot serve ${root}: not a directory`);
+  return realpathSync(root);
+}
