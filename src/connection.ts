@@ -85,18 +85,59 @@ export class Connection {
   #timerKind: TimerKind = TIMER_NONE;
   #timerMs = 0;
 
+  static #bySocket = new WeakMap<Socket, Connection>();
+
+  // Listeners, called with the socket as `this`.
+  static #socketDataListener(this: Socket, chunk: Buffer): void {
+    const connection = Connection.#bySocket.get(this);
+    if (connection !== undefined) connection.#onSocketData(chunk);
+  }
+
+  static #socketEndListener(this: Socket): void {
+    const connection = Connection.#bySocket.get(this);
+    if (connection !== undefined) connection.#onSocketEnd();
+  }
+
+  static #socketErrorListener(this: Socket): void {
+    // ECONNRESET, EPIPE and the like end this connection and nothing else.
+    this.destroy();
+  }
+
+  static #socketCloseListener(this: Socket): void {
+    const connection = Connection.#bySocket.get(this);
+    if (connection !== undefined) connection.#onSocketClose();
+  }
+
+  static #socketDrainListener(this: Socket): void {
+    const connection = Connection.#bySocket.get(this);
+    if (connection !== undefined) connection.#onSocketDrain();
+  }
+
+  static #socketTimeoutListener(this: Socket): void {
+    // A response write made no progress for sendTimeoutMs: the client is not reading.
+    this.destroy();
+  }
+
+  static #timerListener(connection: Connection): void {
+    connection.#onTimeout();
+  }
+
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
     this.#host = host;
     this.#config = host.config;
     this.#parser = new RequestParser(host.config.limits);
     socket.setNoDelay(true);
-    socket.on('data', this.#onSocketData);
-    socket.on('end', this.#onSocketEnd);
-    socket.on('error', this.#onSocketError);
-    socket.on('close', this.#onSocketClose);
-    socket.on('drain', this.#onSocketDrain);
-    socket.on('timeout', this.#onSocketTimeout);
+    // The listeners are shared by all connections and find theirs through
+    // the socket: a closure per event per connection would cost more memory
+    // than the rest of an idle connection's state.
+    Connection.#bySocket.set(socket, this);
+    socket.on('data', Connection.#socketDataListener);
+    socket.on('end', Connection.#socketEndListener);
+    socket.on('error', Connection.#socketErrorListener);
+    socket.on('close', Connection.#socketCloseListener);
+    socket.on('drain', Connection.#socketDrainListener);
+    socket.on('timeout', Connection.#socketTimeoutListener);
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
     this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
   }
@@ -139,27 +180,22 @@ export class Connection {
     this.socket.destroy();
   }
 
-  #onSocketData = (chunk: Buffer): void => {
+  #onSocketData(chunk: Buffer): void {
     if (this.#isClosing) return; // discarding: nothing more will be answered
     this.#parser.push(chunk);
     this.socket.cork();
     this.#processRequests();
     this.socket.uncork();
-  };
+  }
 
-  #onSocketEnd = (): void => {
+  #onSocketEnd(): void {
     // The client will send no more. Answer the complete requests it sent,
     // then close; a partial request is dropped.
     this.#hasPeerEnded = true;
     this.#processRequests();
-  };
+  }
 
-  #onSocketError = (): void => {
-    // ECONNRESET, EPIPE and the like end this connection and nothing else.
-    this.socket.destroy();
-  };
-
-  #onSocketClose = (): void => {
+  #onSocketClose(): void {
     this.#isEnded = true;
     this.#isClosing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
@@ -168,19 +204,14 @@ export class Connection {
     }
     this.#queue.length = 0;
     this.#host.onConnectionClose(this);
-  };
+  }
 
-  #onSocketDrain = (): void => {
+  #onSocketDrain(): void {
     this.socket.setTimeout(0);
     this.#processRequests();
-  };
+  }
 
-  #onSocketTimeout = (): void => {
-    // A response write made no progress for sendTimeoutMs: the client is not reading.
-    this.socket.destroy();
-  };
-
-  #onTimeout = (): void => {
+  #onTimeout(): void {
     switch (this.#timerKind) {
       case TIMER_KEEPALIVE:
         this.#endSocket();
@@ -196,7 +227,7 @@ export class Connection {
         this.socket.destroy();
         break;
     }
-  };
+  }
 
   /** Parses and dispatches buffered requests while the connection may take more. */
   #processRequests(): void {
@@ -459,7 +490,7 @@ export class Connection {
       this.#timer.refresh();
     } else {
       if (this.#timer !== null) clearTimeout(this.#timer);
-      this.#timer = setTimeout(this.#onTimeout, ms);
+      this.#timer = setTimeout(Connection.#timerListener, ms, this);
       this.#timer.unref();
       this.#timerMs = ms;
     }
@@ -467,6 +498,7 @@ export class Connection {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+
 
 /** Content-Length a handler declared for a HEAD or 304 answer without a body. */
 function declaredLength(response: HttpResponse): number {

@@ -184,6 +184,12 @@ export class RequestParser {
     }
     // No complete head yet: bound what is waiting.
     const pending = buf.length - this.#pos;
+    if (pending === 0) {
+      // Idle: let go of the last chunk, so an idle connection holds no bytes.
+      this.#buf = EMPTY;
+      this.#pos = 0;
+      return NEED_MORE;
+    }
     if (this.#requestLineBytes < 0 && pending > limits.maxRequestLineBytes) {
       throw new HttpError(414, 'ERR_REQUEST_LINE_TOO_LONG', `request line is longer than ${limits.maxRequestLineBytes} bytes`);
     }
