@@ -67,10 +67,13 @@ export class WorkerResponse {
 
   /**
    * The status, headers and body as given, or null once a native Response
-   * exists (its body may have been read or be a stream).
+   * exists (its body may have been read or be a stream), or when `response`
+   * is a native Response itself.
    */
   static plain(response: WorkerResponse): PlainResponse | null {
-    if (response.#native !== null) return null;
+    // A native Response (from Response.redirect(), Response.error() or fetch())
+    // passes `instanceof WorkerResponse` too, but has none of our fields.
+    if (!(#native in response) || response.#native !== null) return null;
     const headers: string[] = [];
     let hasContentType = false;
     const source = response.#headers ?? response.#init?.headers;

@@ -106,6 +106,11 @@ class PoolWorker {
 
 const WORKER_FILE = new URL('./worker-main.js', import.meta.url);
 const MAX_BACKOFF_MS = 5000;
+/**
+ * The longest delay setTimeout honours; a longer one fires after 1 ms. A
+ * longer deadline is waited for in steps: #onDeadline re-arms until it passes.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class ThreadPool implements AsyncDisposable {
   readonly size: number;
@@ -396,7 +401,7 @@ export class ThreadPool implements AsyncDisposable {
     if (timeoutMs > 0) {
       // One timer per worker, refreshed per job rather than created.
       if (worker.deadlineTimer === null) {
-        worker.deadlineTimer = setTimeout(() => this.#onDeadline(worker), timeoutMs);
+        worker.deadlineTimer = setTimeout(() => this.#onDeadline(worker), Math.min(timeoutMs, MAX_TIMER_MS));
         worker.deadlineTimer.unref();
       } else {
         worker.deadlineTimer.refresh();
@@ -415,7 +420,7 @@ export class ThreadPool implements AsyncDisposable {
     const elapsed = Date.now() - job.startedAt;
     const timeoutMs = this.#options.jobTimeoutMs;
     if (elapsed < timeoutMs) {
-      worker.deadlineTimer = setTimeout(() => this.#onDeadline(worker), timeoutMs - elapsed);
+      worker.deadlineTimer = setTimeout(() => this.#onDeadline(worker), Math.min(timeoutMs - elapsed, MAX_TIMER_MS));
       worker.deadlineTimer.unref();
       return;
     }
