@@ -169,6 +169,27 @@ export class Connection {
     (slot.onGone ??= []).push(callback);
   }
 
+  /**
+   * Wraps fn so that, when called later (after an await), it still runs as
+   * the handler of the request being dispatched now: onClientGone() and
+   * requestSignal() inside it apply to that request. For a handler that
+   * hands a request on after async work, as the router does when no file
+   * answers it. Call it synchronously from the handler.
+   */
+  bindToRequest<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const slot = this.#dispatching;
+    if (slot === null) throw new Error('bindToRequest() is only available while a handler is being called');
+    return (...args) => {
+      const outer = this.#dispatching;
+      this.#dispatching = slot;
+      try {
+        return fn(...args);
+      } finally {
+        this.#dispatching = outer;
+      }
+    };
+  }
+
   /** An AbortSignal for the running handler's request, aborted when its client goes away. */
   requestSignal(): AbortSignal {
     const controller = new AbortController();

@@ -32,8 +32,11 @@ export function createRouter(app: Handler | null, staticFiles: StaticFiles | nul
     }
     if (path.startsWith('/healthz') && pathOf(path) === '/healthz') return health(request, state);
     if (staticFiles === null) return fallback(request, connection);
-    // A file that exists is served; anything else goes on to the application.
-    return staticFiles.handle(request).then((response) => response ?? fallback(request, connection));
+    // A file that exists is served; anything else goes on to the application,
+    // after the lookup's await: bound, so the application can still register
+    // for its client going away (Connection.onClientGone).
+    const handOn = connection.bindToRequest(fallback);
+    return staticFiles.handle(request).then((response) => response ?? handOn(request, connection));
   };
 }
 

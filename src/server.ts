@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createAppDispatcher } from './app/app-dispatcher.js';
-import type { AppSetup } from './app/http-job.js';
+import { encodeHttpJob, type AppSetup } from './app/http-job.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionHost, type Handler } from './connection.js';
 import { createRouter } from './router.js';
@@ -52,6 +52,7 @@ export class Server {
         size: config.threads,
         queueSize: config.queueSize,
         jobTimeoutMs: config.jobTimeoutMs,
+        encodePayload: encodeHttpJob,
       });
       app = createAppDispatcher(this.pool, {
         scheme: 'http',

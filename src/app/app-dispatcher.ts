@@ -16,6 +16,9 @@ export interface AppDispatcherOptions {
   log: (message: string) => void;
 }
 
+/** Bodies up to this size travel in the pool's shared queue (a slot is 4 KiB with the head). */
+const SHARED_BODY_BYTES = 2048;
+
 export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOptions): Handler {
   return (request: HttpRequest, connection: Connection): Promise<HttpResponse> => {
     const authority = request.authority === '' ? options.fallbackAuthority() : request.authority;
@@ -27,10 +30,13 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
       body: null,
     };
     let transfer: ArrayBuffer[] | undefined;
-    if (request.body.byteLength > 0) {
-      // The parser's body is a view into a socket chunk; copy it once into a
+    const bodyBytes = request.body.byteLength;
+    if (bodyBytes > 0 && bodyBytes <= SHARED_BODY_BYTES) {
+      job.body = request.body; // copied into the shared queue with the head
+    } else if (bodyBytes > 0) {
+      // The parser's body is a view into socket chunks; copy it once into a
       // buffer of its own, which is then moved to the worker, not copied again.
-      const bytes = new Uint8Array(request.body.byteLength);
+      const bytes = new Uint8Array(bodyBytes);
       bytes.set(request.body);
       job.body = bytes.buffer;
       transfer = [bytes.buffer];

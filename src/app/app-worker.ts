@@ -2,7 +2,7 @@
 // the application once, then turns each HttpJob into a `Request`, calls the
 // application's `fetch`, and reads its `Response` back into plain data.
 import type { JobContext } from '../pool/job-module.js';
-import type { AppSetup, HttpJob, HttpJobResult } from './http-job.js';
+import { decodeHttpJob, type AppSetup, type HttpJob, type HttpJobResult } from './http-job.js';
 import { GlobalRequest, WorkerRequest, createGlobalFetch } from './worker-request.js';
 import { WorkerResponse } from './worker-response.js';
 
@@ -12,6 +12,9 @@ export interface FetchApp {
 }
 
 let app: FetchApp;
+
+/** Jobs come through the pool's shared queue encoded by encodeHttpJob. */
+export const decodePayload = decodeHttpJob;
 
 export async function setup(data: AppSetup): Promise<void> {
   // The application sees Spindle's cheap Request and Response as the globals

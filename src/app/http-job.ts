@@ -8,8 +8,41 @@ export interface HttpJob {
   url: string;
   /** header fields in order, flat: lower-cased name, value, ... (repeated fields kept) */
   headers: string[];
-  /** the body, moved to the worker; null when the request has none */
-  body: ArrayBuffer | null;
+  /**
+   * the body; null when the request has none. Small bodies are copied into
+   * the pool's shared queue with the head; larger ones are moved (transferred).
+   */
+  body: Uint8Array | ArrayBuffer | null;
+}
+
+/**
+ * Writes a job into a slot of the pool's shared queue, for decodeHttpJob in
+ * the worker: a little-endian u32 length, then the method, URL and header
+ * fields as latin1 text separated by LF (none of them can hold an LF: the
+ * parser rejects it), then the body bytes. Returns -1 when it does not fit.
+ */
+export function encodeHttpJob(job: HttpJob, target: Buffer): number {
+  const text = job.headers.length === 0 ? `${job.method}\n${job.url}` : `${job.method}\n${job.url}\n${job.headers.join('\n')}`;
+  const body = job.body === null ? null : job.body instanceof Uint8Array ? job.body : new Uint8Array(job.body);
+  const length = 4 + text.length + (body === null ? 0 : body.byteLength);
+  if (length > target.byteLength) return -1;
+  target.writeUInt32LE(text.length, 0);
+  target.write(text, 4, 'latin1');
+  if (body !== null) target.set(body, 4 + text.length);
+  return length;
+}
+
+/** Reads what encodeHttpJob wrote (bytes is the worker's own copy). */
+export function decodeHttpJob(bytes: Buffer): HttpJob {
+  const textLength = bytes.readUInt32LE(0);
+  const fields = bytes.toString('latin1', 4, 4 + textLength).split('\n');
+  const bodyStart = 4 + textLength;
+  return {
+    method: fields[0],
+    url: fields[1],
+    headers: fields.slice(2),
+    body: bytes.byteLength > bodyStart ? bytes.subarray(bodyStart) : null,
+  };
 }
 
 /** A response, as the worker read it from the application's `Response`. */

@@ -71,7 +71,9 @@ export class WorkerRequest {
   async arrayBuffer(): Promise<ArrayBuffer> {
     if (this.#native !== null) return this.#native.arrayBuffer();
     const bytes = this.#takeBody();
-    return bytes.byteLength === 0 ? new ArrayBuffer(0) : (bytes.buffer as ArrayBuffer);
+    const isWhole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    // A view into a larger (pooled) buffer is copied out: Buffer#slice would not copy.
+    return isWhole ? (bytes.buffer as ArrayBuffer) : (Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer);
   }
 
   async bytes(): Promise<Uint8Array> {
@@ -92,7 +94,9 @@ export class WorkerRequest {
   #takeBody(): Uint8Array {
     if (this.#isBodyUsed) throw new TypeError('Body is unusable: Body has already been read');
     this.#isBodyUsed = true;
-    return this.#job.body === null ? EMPTY : new Uint8Array(this.#job.body);
+    const body = this.#job.body;
+    if (body === null) return EMPTY;
+    return body instanceof Uint8Array ? body : new Uint8Array(body);
   }
 }
 

@@ -15,6 +15,11 @@ export type JobFunction = (payload: any, context: JobContext) => unknown;
 
 export interface JobModule {
   default: JobFunction;
-  /** optional: awaited once when the worker starts, with the pool's jobData */
+  /** optional: awaited once when the worker starts, with the pool's moduleData */
   setup?: (data: unknown) => unknown;
+  /**
+   * optional: reads a payload written by the pool's `encodePayload` option
+   * (default: v8.deserialize, matching the default v8.serialize)
+   */
+  decodePayload?: (bytes: Buffer) => unknown;
 }

@@ -1,18 +1,30 @@
 // The protocol between the pool (main thread) and its workers, imported by
-// both sides so neither can drift from the other.
+// both sides so neither can drift from the other. Jobs themselves travel
+// through the shared queue (shared-queue.ts); messages carry the rest.
 //
-//   main ──{ run }────▶ worker      one job at a time per worker
+//   main ──{ run }────▶ worker      a payload too large for the shared queue (asked for with need)
+//   main ──{ skip }───▶ worker      that job was cancelled meanwhile
 //   main ──{ abort }──▶ worker      the job's deadline passed or its client left
-//   main ──{ close }──▶ worker      finish up and exit (the book's Terminate)
-//   main ◀─{ ready }─── worker      the job module loaded; send jobs
+//   main ──{ close }──▶ worker      exit: the book's Terminate, then join
+//   main ◀─{ ready }─── worker      the job module loaded; the worker now takes jobs
 //   main ◀─{ init-error }─ worker   the job module failed to load
+//   main ◀─{ need }──── worker      send me the payload of job id
 //   main ◀─{ done }──── worker      the job's result (transferables moved, not copied)
 //   main ◀─{ failed }── worker      the job threw or rejected
+import type { MessagePort } from 'node:worker_threads';
+import type { SharedQueueMemory } from './shared-queue.js';
 
 export interface RunMessage {
   type: 'run';
   id: number;
   payload: unknown;
+  /** when the payload moved buffers: the channel it waits in */
+  channel: MessagePort | null;
+}
+
+export interface SkipMessage {
+  type: 'skip';
+  id: number;
 }
 
 export interface AbortMessage {
@@ -24,7 +36,7 @@ export interface CloseMessage {
   type: 'close';
 }
 
-export type ToWorker = RunMessage | AbortMessage | CloseMessage;
+export type ToWorker = RunMessage | SkipMessage | AbortMessage | CloseMessage;
 
 export interface ReadyMessage {
   type: 'ready';
@@ -33,6 +45,11 @@ export interface ReadyMessage {
 export interface InitErrorMessage {
   type: 'init-error';
   error: SerializedError;
+}
+
+export interface NeedMessage {
+  type: 'need';
+  id: number;
 }
 
 export interface DoneMessage {
@@ -47,7 +64,7 @@ export interface FailedMessage {
   error: SerializedError;
 }
 
-export type FromWorker = ReadyMessage | InitErrorMessage | DoneMessage | FailedMessage;
+export type FromWorker = ReadyMessage | InitErrorMessage | NeedMessage | DoneMessage | FailedMessage;
 
 export interface SerializedError {
   name: string;
@@ -56,17 +73,15 @@ export interface SerializedError {
 }
 
 /** What every worker is started with (`workerData`). */
-export interface WorkerSetup {
+export interface WorkerData {
   /** URL of the job module; its default export runs each job */
   jobModule: string;
   /** handed to the job module's optional `setup(data)` export */
   jobData: unknown;
-}
-
-/** workerData: the setup plus this worker's cell for telling poll() a job finished */
-export interface WorkerData extends WorkerSetup {
-  finished: Int32Array;
-  slot: number;
+  /** the shared queue the worker takes jobs from */
+  queue: SharedQueueMemory;
+  /** this worker's index in the queue's per-worker cells */
+  index: number;
 }
 
 export function serializeError(err: unknown): SerializedError {

@@ -1,21 +1,23 @@
 // The book's ThreadPool: a fixed set of workers fed through one channel.
 //
-//   execute(job) ─▶ idle worker? ──yes──▶ worker.run(job) ─▶ { done | failed } ─▶ promise settles
-//                       │ no                    ▲                                      │
-//                       ▼                       └────── next job from the queue ◀──────┘
-//                  queue full? ──yes──▶ reject ERR_QUEUE_FULL (the caller answers 503)
+//   execute(job) ─▶ queue full? ──yes──▶ reject ERR_QUEUE_FULL (the caller answers 503)
 //                       │ no
 //                       ▼
-//                  JobQueue (FIFO, bounded)
+//                  SharedQueue (FIFO, bounded, in shared memory)
+//                       │  an idle worker takes the next job itself
+//                       ▼
+//                  worker runs it ─▶ { done | failed } message ─▶ promise settles
 //
-// Invariants: a worker runs at most one job; a job is in exactly one place
-// (the queue, a worker, or settled); #idle holds exactly the ready workers
-// with no job. Deadlines start when a job starts running, not while it waits.
+// Invariants: a worker runs one job at a time; every job with an id is in
+// #jobs until its result arrives, it is cancelled before a worker took it,
+// or its worker exits; a job's payload slot is freed exactly then. Deadlines
+// start when a worker takes the job, not while it waits.
 import os from 'node:os';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { JobQueue } from './job-queue.js';
-import type { FromWorker, ToWorker, WorkerData, WorkerSetup } from './messages.js';
+import v8 from 'node:v8';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import type { FromWorker, ToWorker, WorkerData } from './messages.js';
 import { JobError, PoolCreationError, PoolError } from './pool-errors.js';
+import { SharedQueue } from './shared-queue.js';
 
 export interface ThreadPoolOptions {
   /** the module each worker imports once; its default export runs every job */
@@ -32,10 +34,18 @@ export interface ThreadPoolOptions {
   abortGraceMs?: number;
   /** heap limits of each worker (node:worker_threads resourceLimits) */
   resourceLimits?: ResourceLimits;
+  /**
+   * Writes a payload into the shared queue: returns its length, or -1 when
+   * it does not fit (it is then posted as a message). The job module's
+   * `decodePayload` reads it back. Default: v8.serialize / v8.deserialize.
+   */
+  encodePayload?: (payload: any, target: Buffer) => number;
+  /** bytes of each payload slot in the shared queue (default 4096) */
+  payloadSlotBytes?: number;
 }
 
 export interface ExecuteOptions {
-  /** ArrayBuffers of the payload to move to the worker instead of copying */
+  /** ArrayBuffers of the payload to move to the worker instead of copying (the payload then goes by message) */
   transfer?: ArrayBuffer[];
   /** aborting drops a queued job, or aborts a running one (its worker is replaced if it does not stop) */
   signal?: AbortSignal;
@@ -67,69 +77,75 @@ export interface JobTicket {
 
 interface Job extends JobTicket {
   id: number;
+  /** kept only while it may still have to be posted (it did not fit the shared queue) */
   payload: unknown;
-  transfer: ArrayBuffer[] | undefined;
+  /** a payload with buffers to move waits in a channel of its own, its buffers already detached here */
+  channel: MessagePort | null;
   onSettled: JobCallback;
-  /** the worker running it, once it runs */
-  worker: PoolWorker | null;
-  startedAt: number;
   isSettled: boolean;
+  /** its position in the shared queue, and its payload slot there (-1: by message) */
+  position: number;
+  slot: number;
 }
 
 /** The book's `Worker`: an id and the thread's JoinHandle. */
 class PoolWorker {
   readonly id: number;
-  /** index of this worker's cell in the pool's shared finished-job array */
-  readonly slot: number;
+  /** its cells in the shared queue */
+  readonly index: number;
   readonly thread: Worker;
-  /** the job it runs now, until its result arrives or poll() sees it finished */
-  job: Job | null = null;
   isReady = false;
-  /** set once the current job was given up on; the worker is terminated if it does not finish soon */
+  /** running once its job was given up on: the worker is terminated if the job does not end */
   graceTimer: NodeJS.Timeout | null = null;
-  deadlineTimer: NodeJS.Timeout | null = null;
   exitError: Error | null = null;
-  readonly startedAt = Date.now();
   readonly exited: Promise<number>;
 
-  constructor(id: number, slot: number, thread: Worker) {
+  constructor(id: number, index: number, thread: Worker) {
     this.id = id;
-    this.slot = slot;
+    this.index = index;
     this.thread = thread;
     this.exited = new Promise((resolve) => thread.once('exit', resolve));
   }
 
-  post(message: ToWorker, transfer?: ArrayBuffer[]): void {
-    this.thread.postMessage(message, transfer);
+  post(message: ToWorker, transfer?: readonly (ArrayBuffer | MessagePort)[]): void {
+    this.thread.postMessage(message, transfer as ArrayBuffer[] | undefined);
   }
 }
 
 const WORKER_FILE = new URL('./worker-main.js', import.meta.url);
 const MAX_BACKOFF_MS = 5000;
-/**
- * The longest delay setTimeout honours; a longer one fires after 1 ms. A
- * longer deadline is waited for in steps: #onDeadline re-arms until it passes.
- */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_JOB_ID = 0x7fffffff;
+
+function encodeWithV8(payload: unknown, target: Buffer): number {
+  const bytes = v8.serialize(payload);
+  if (bytes.byteLength > target.byteLength) return -1;
+  target.set(bytes);
+  return bytes.byteLength;
+}
 
 export class ThreadPool implements AsyncDisposable {
   readonly size: number;
-  #options: Required<Omit<ThreadPoolOptions, 'resourceLimits' | 'moduleData'>> & Pick<ThreadPoolOptions, 'resourceLimits' | 'moduleData'>;
-  #setup: WorkerSetup;
+  #options: {
+    queueSize: number;
+    jobTimeoutMs: number;
+    abortGraceMs: number;
+    resourceLimits: ResourceLimits | undefined;
+    encodePayload: (payload: unknown, target: Buffer) => number;
+  };
+  #jobModule: string;
+  #moduleData: unknown;
+  #queue: SharedQueue;
   #workers = new Set<PoolWorker>();
-  #idle: PoolWorker[] = [];
-  #queue: JobQueue<Job>;
-  #nextWorkerId = 1;
+  #freeIndexes: number[] = [];
+  #jobs = new Map<number, Job>();
   #nextJobId = 1;
-  #busy = 0;
-  /** jobs sent to a worker whose result has not arrived yet, by id */
-  #inFlight = new Map<number, Job>();
-  /**
-   * One cell per worker slot, shared with the workers: a worker stores the id
-   * of each job whose result it has posted. See poll().
-   */
-  #finished: Int32Array;
-  #freeSlots: number[] = [];
+  #nextWorkerId = 1;
+  #isWakeScheduled = false;
+  #wakeAtEndOfTurn = (): void => {
+    this.#isWakeScheduled = false;
+    this.#queue.wakeOne();
+  };
+  #deadlineTimer: NodeJS.Timeout | null = null;
   #restarts = 0;
   #startFailures = 0;
   #backoffMs = 0;
@@ -156,21 +172,22 @@ export class ThreadPool implements AsyncDisposable {
     if (!Number.isInteger(jobTimeoutMs) || jobTimeoutMs < 0) {
       throw new PoolCreationError(`jobTimeoutMs must be a whole number of milliseconds; got ${String(jobTimeoutMs)}`);
     }
+    const abortGraceMs = options.abortGraceMs ?? 1000;
+    if (!Number.isInteger(abortGraceMs) || abortGraceMs < 0) {
+      throw new PoolCreationError(`abortGraceMs must be a whole number of milliseconds; got ${String(abortGraceMs)}`);
+    }
     this.size = size;
     this.#options = {
-      module: options.module,
-      moduleData: options.moduleData,
-      size,
       queueSize,
       jobTimeoutMs,
-      abortGraceMs: options.abortGraceMs ?? 1000,
+      abortGraceMs,
       resourceLimits: options.resourceLimits,
+      encodePayload: options.encodePayload ?? encodeWithV8,
     };
-    const moduleUrl = options.module instanceof URL ? options.module.href : options.module;
-    this.#setup = { jobModule: moduleUrl, jobData: options.moduleData };
-    this.#queue = new JobQueue(queueSize);
-    this.#finished = new Int32Array(new SharedArrayBuffer(4 * size));
-    for (let i = size - 1; i >= 0; i--) this.#freeSlots.push(i);
+    this.#jobModule = options.module instanceof URL ? options.module.href : options.module;
+    this.#moduleData = options.moduleData;
+    this.#queue = SharedQueue.create(queueSize, size, options.payloadSlotBytes ?? 4096);
+    for (let i = size - 1; i >= 0; i--) this.#freeIndexes.push(i);
     this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -186,11 +203,20 @@ export class ThreadPool implements AsyncDisposable {
 
   get stats(): PoolStats {
     let ready = 0;
-    for (const worker of this.#workers) if (worker.isReady) ready++;
+    let busy = 0;
+    for (const worker of this.#workers) {
+      if (worker.isReady) ready++;
+      if (this.#queue.runningOn(worker.index) !== 0) busy++;
+    }
+    let waiting = 0;
+    for (const job of this.#jobs.values()) {
+      if (this.#queue.isWaiting(job.position, job.id)) waiting++;
+    }
     return {
       threads: this.size,
-      busy: this.#busy,
-      queued: this.#queue.length,
+      busy,
+      // An idle worker is about to take a waiting job: it is not queued behind anyone.
+      queued: Math.max(0, waiting - this.#idleWorkers()),
       ready,
       restarts: this.#restarts,
       backoffMs: this.#backoffMs,
@@ -225,17 +251,48 @@ export class ThreadPool implements AsyncDisposable {
    * this to spare a promise and an AbortSignal per request.
    */
   submit(payload: unknown, transfer: ArrayBuffer[] | undefined, onSettled: JobCallback): JobTicket {
-    const job: Job = { id: 0, payload, transfer, onSettled, worker: null, startedAt: 0, isSettled: false };
-    if (this.#idle.length === 0) this.poll();
+    const job: Job = { id: 0, payload, channel: null, onSettled, isSettled: false, position: 0, slot: -1 };
     if (this.#isClosing) {
       this.#settle(job, new PoolError('ERR_POOL_CLOSED', 'the thread pool is closed'));
-    } else if (this.#idle.length > 0) {
-      this.#run(this.#idle.pop()!, job);
-    } else if (this.#queue.isFull) {
-      this.#settle(job, new PoolError('ERR_QUEUE_FULL', `all ${this.size} workers are busy and ${this.#queue.capacity} jobs are waiting`));
-    } else {
-      this.#queue.push(job);
+      return job;
     }
+    const queued = this.#queue.length;
+    const queueSize = this.#options.queueSize;
+    if (queued >= queueSize && queued >= queueSize + this.#idleWorkers()) {
+      this.#settle(job, this.#queueFull());
+      return job;
+    }
+    job.id = this.#nextJobId;
+    this.#nextJobId = this.#nextJobId === MAX_JOB_ID ? 1 : this.#nextJobId + 1;
+    // A payload with buffers to move cannot go through shared memory: it is
+    // posted into a channel of its own now (moving the buffers, as the caller
+    // expects), and the channel goes to the worker that takes the job.
+    const encode = transfer === undefined ? (target: Buffer) => this.#options.encodePayload(payload, target) : null;
+    const position = this.#queue.push(job.id, encode);
+    if (position === -1) {
+      this.#settle(job, this.#queueFull());
+      return job;
+    }
+    if (transfer !== undefined) {
+      const { port1, port2 } = new MessageChannel();
+      port1.postMessage(payload, transfer);
+      port1.close();
+      job.channel = port2;
+      job.payload = null;
+    }
+    job.position = position;
+    job.slot = this.#queue.slotOf(position);
+    if (this.#queue.sleepers === this.size) {
+      this.#queue.wakeOne(); // nobody awake or napping to take it: wake one now
+    } else if (!this.#isWakeScheduled) {
+      // An awake worker will probably take it; if it is still waiting at the
+      // end of this turn (the awake ones are busy), wake one then.
+      this.#isWakeScheduled = true;
+      setImmediate(this.#wakeAtEndOfTurn);
+    }
+    if (job.slot >= 0) job.payload = null; // it is in the queue now
+    this.#jobs.set(job.id, job);
+    if (this.#deadlineTimer === null && this.#options.jobTimeoutMs > 0) this.#startDeadlineChecks();
     return job;
   }
 
@@ -246,7 +303,18 @@ export class ThreadPool implements AsyncDisposable {
    * settles with ERR_JOB_ABORTED.
    */
   cancel(ticket: JobTicket): void {
-    this.#abortJob(ticket as Job);
+    const job = ticket as Job;
+    if (job.isSettled) return;
+    const aborted = new PoolError('ERR_JOB_ABORTED', 'the job was aborted');
+    if (this.#queue.cancel(job.position, job.id)) {
+      // No worker took it: drop it without running.
+      this.#forget(job);
+      this.#settle(job, aborted);
+      return;
+    }
+    const worker = this.#workerRunning(job.id);
+    if (worker !== null) this.#giveUp(worker, job, aborted);
+    else this.#settle(job, aborted); // finished: its result is on the way and will be dropped
   }
 
   /**
@@ -258,7 +326,7 @@ export class ThreadPool implements AsyncDisposable {
     this.#isClosing = true;
     this.#closed = (async () => {
       this.#failStrandedJobs();
-      if (this.#busy > 0 || this.#queue.length > 0) {
+      if (this.#jobs.size > 0) {
         await new Promise<void>((resolve) => { this.#onIdle = resolve; });
       }
       await this.#joinAll();
@@ -270,44 +338,42 @@ export class ThreadPool implements AsyncDisposable {
   async terminate(): Promise<void> {
     this.#isClosing = true;
     const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool was terminated');
-    for (const job of this.#queue.drain()) this.#settle(job, closed);
-    for (const worker of this.#workers) {
-      if (worker.job !== null) this.#settle(worker.job, closed);
-      void worker.thread.terminate();
+    for (const job of [...this.#jobs.values()]) {
+      this.#queue.cancel(job.position, job.id);
+      this.#forget(job);
+      this.#settle(job, closed);
     }
+    for (const worker of this.#workers) void worker.thread.terminate();
     await this.#joinAll();
-  }
-
-  /**
-   * Hands the next queued job to every worker that has finished its job but
-   * whose result message has not been delivered yet.
-   *
-   * Why: a result message is handled only when the I/O thread's event loop
-   * gets to it, after the socket reads of that turn. Under load that turn is
-   * long, and a worker waiting for it would sit idle, so the pool would run
-   * one job per worker per turn. A worker also stores the finished job's id
-   * in shared memory, and this check (a few atomic loads) lets the I/O
-   * thread keep it busy from wherever it is. submit() calls it whenever no
-   * worker is idle.
-   */
-  poll(): void {
-    if (this.#busy === 0) return;
-    for (const worker of this.#workers) {
-      const job = worker.job;
-      if (job !== null && Atomics.load(this.#finished, worker.slot) === job.id) {
-        this.#finishRun(worker);
-        this.#onWorkerIdle(worker);
-      }
-    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
+  #queueFull(): PoolError {
+    return new PoolError('ERR_QUEUE_FULL', `all ${this.size} workers are busy and ${this.#options.queueSize} jobs are waiting`);
+  }
+
+  #idleWorkers(): number {
+    let idle = 0;
+    for (const worker of this.#workers) {
+      if (worker.isReady && this.#queue.runningOn(worker.index) === 0) idle++;
+    }
+    return idle;
+  }
+
+  #workerRunning(id: number): PoolWorker | null {
+    for (const worker of this.#workers) {
+      if (this.#queue.runningOn(worker.index) === id) return worker;
+    }
+    return null;
+  }
+
   async #joinAll(): Promise<void> {
     for (const timer of this.#respawnTimers) clearTimeout(timer);
     this.#respawnTimers.clear();
+    this.#stopDeadlineChecks();
     const exits: Promise<number>[] = [];
     for (const worker of this.#workers) {
       if (worker.isReady) worker.post({ type: 'close' });
@@ -318,9 +384,9 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   #spawn(): void {
-    const slot = this.#freeSlots.pop()!;
-    Atomics.store(this.#finished, slot, 0);
-    const workerData: WorkerData = { ...this.#setup, finished: this.#finished, slot };
+    const index = this.#freeIndexes.pop()!;
+    this.#queue.clearRunning(index);
+    const workerData: WorkerData = { jobModule: this.#jobModule, jobData: this.#moduleData, queue: this.#queue.memory, index };
     const thread = new Worker(WORKER_FILE, {
       workerData,
       // Not the parent's --input-type or --eval: they would stop the worker file from loading.
@@ -329,7 +395,7 @@ export class ThreadPool implements AsyncDisposable {
       stderr: false,
       stdout: false,
     });
-    const worker = new PoolWorker(this.#nextWorkerId++, slot, thread);
+    const worker = new PoolWorker(this.#nextWorkerId++, index, thread);
     this.#workers.add(worker);
     thread.on('message', (message: FromWorker) => this.#onWorkerMessage(worker, message));
     thread.on('error', (err) => { worker.exitError = err; });
@@ -346,147 +412,113 @@ export class ThreadPool implements AsyncDisposable {
           this.#isReady = true;
           this.#resolveReady();
         }
-        this.#onWorkerIdle(worker);
         break;
       case 'init-error': {
         const err = new JobError(message.error.name, message.error.message, message.error.stack);
         worker.exitError = err;
-        this.#lastError = `cannot load ${this.#setup.jobModule}: ${err.message}`;
+        this.#lastError = `cannot load ${this.#jobModule}: ${err.message}`;
         if (!this.#isReady) this.#rejectReady(err);
+        break;
+      }
+      case 'need': {
+        const job = this.#jobs.get(message.id);
+        if (job === undefined || job.isSettled) {
+          worker.post({ type: 'skip', id: message.id });
+          break;
+        }
+        if (job.channel !== null) {
+          worker.post({ type: 'run', id: job.id, payload: null, channel: job.channel }, [job.channel]);
+          job.channel = null;
+        } else {
+          worker.post({ type: 'run', id: job.id, payload: job.payload, channel: null });
+          job.payload = null;
+        }
         break;
       }
       case 'done':
       case 'failed': {
-        const job = this.#inFlight.get(message.id);
+        const job = this.#jobs.get(message.id);
         if (job === undefined) return;
-        this.#inFlight.delete(message.id);
+        this.#forget(job);
+        if (worker.graceTimer !== null) {
+          // Given up on, but it ended within its grace period: keep the worker.
+          clearTimeout(worker.graceTimer);
+          worker.graceTimer = null;
+        }
         if (message.type === 'done') this.#settle(job, null, message.result);
         else this.#settle(job, new JobError(message.error.name, message.error.message, message.error.stack));
-        if (worker.job === job) {
-          // poll() has not seen it finish: free the worker now.
-          this.#finishRun(worker);
-          this.#onWorkerIdle(worker);
-        }
         break;
       }
     }
   }
 
-  #onWorkerIdle(worker: PoolWorker): void {
-    if (worker.graceTimer !== null) {
-      // Its job was given up on, but it finished within the grace period: keep it.
-      clearTimeout(worker.graceTimer);
-      worker.graceTimer = null;
-    }
-    for (;;) {
-      const job = this.#queue.shift();
-      if (job === undefined) break;
-      if (job.isSettled) continue;
-      this.#run(worker, job);
-      return;
-    }
-    this.#idle.push(worker);
-    if (this.#busy === 0 && this.#onIdle !== null) this.#onIdle();
+  /** Deadlines are checked a few times per timeout while jobs are in flight: O(threads) each. */
+  #startDeadlineChecks(): void {
+    const timeoutMs = this.#options.jobTimeoutMs;
+    const everyMs = Math.max(10, Math.min(1000, Math.floor(timeoutMs / 10)));
+    this.#deadlineTimer = setInterval(() => this.#checkDeadlines(), everyMs);
+    this.#deadlineTimer.unref();
   }
 
-  #run(worker: PoolWorker, job: Job): void {
-    worker.job = job;
-    job.id = this.#nextJobId++;
-    job.worker = worker;
-    job.startedAt = Date.now();
-    this.#busy++;
-    this.#inFlight.set(job.id, job);
-    worker.post({ type: 'run', id: job.id, payload: job.payload }, job.transfer);
+  #stopDeadlineChecks(): void {
+    if (this.#deadlineTimer !== null) clearInterval(this.#deadlineTimer);
+    this.#deadlineTimer = null;
+  }
+
+  #checkDeadlines(): void {
+    if (this.#jobs.size === 0) {
+      this.#stopDeadlineChecks();
+      return;
+    }
     const timeoutMs = this.#options.jobTimeoutMs;
-    if (timeoutMs > 0) {
-      // One timer per worker, refreshed per job rather than created.
-      if (worker.deadlineTimer === null) {
-        worker.deadlineTimer = setTimeout(() => this.#onDeadline(worker), Math.min(timeoutMs, MAX_TIMER_MS));
-        worker.deadlineTimer.unref();
-      } else {
-        worker.deadlineTimer.refresh();
+    const now = Date.now();
+    for (const worker of this.#workers) {
+      const id = this.#queue.runningOn(worker.index);
+      if (id === 0) continue;
+      const job = this.#jobs.get(id);
+      if (job === undefined || job.isSettled) continue;
+      if (now - this.#queue.startedAt(worker.index) >= timeoutMs) {
+        this.#giveUp(worker, job, new PoolError('ERR_JOB_TIMEOUT', `the job ran longer than ${timeoutMs} ms`));
       }
-    }
-  }
-
-  #finishRun(worker: PoolWorker): void {
-    worker.job = null;
-    this.#busy--;
-  }
-
-  #onDeadline(worker: PoolWorker): void {
-    const job = worker.job;
-    if (job === null || worker.graceTimer !== null) return;
-    const elapsed = Date.now() - job.startedAt;
-    const timeoutMs = this.#options.jobTimeoutMs;
-    if (elapsed < timeoutMs) {
-      worker.deadlineTimer = setTimeout(() => this.#onDeadline(worker), Math.min(timeoutMs - elapsed, MAX_TIMER_MS));
-      worker.deadlineTimer.unref();
-      return;
-    }
-    this.#giveUp(worker, new PoolError('ERR_JOB_TIMEOUT', `the job ran longer than ${timeoutMs} ms`));
-  }
-
-  #abortJob(job: Job): void {
-    if (job.isSettled) return;
-    const aborted = new PoolError('ERR_JOB_ABORTED', 'the job was aborted');
-    if (job.worker === null) {
-      // Still queued: drop it without running.
-      this.#queue.remove(job);
-      this.#settle(job, aborted);
-      if (this.#busy === 0 && this.#queue.length === 0 && this.#onIdle !== null) this.#onIdle();
-    } else if (job.worker.job === job) {
-      this.#giveUp(job.worker, aborted);
     }
   }
 
   /**
-   * Settles the running job with err, asks the job to stop through its
-   * signal, and terminates the worker if it has not finished within the
-   * grace period. The worker takes no new job meanwhile.
+   * Settles a running job with err, asks it to stop through its signal, and
+   * terminates its worker if it is still running it after the grace period.
    */
-  #giveUp(worker: PoolWorker, err: PoolError): void {
-    const job = worker.job!;
+  #giveUp(worker: PoolWorker, job: Job, err: PoolError): void {
     this.#settle(job, err);
     worker.post({ type: 'abort', id: job.id });
+    if (worker.graceTimer !== null) clearTimeout(worker.graceTimer);
     worker.graceTimer = setTimeout(() => {
-      if (worker.job !== null) void worker.thread.terminate();
-      else {
-        worker.graceTimer = null;
-        this.#onWorkerIdle(worker);
-      }
+      worker.graceTimer = null;
+      if (this.#queue.runningOn(worker.index) === job.id) void worker.thread.terminate();
     }, this.#options.abortGraceMs);
     worker.graceTimer.unref();
   }
 
   #onWorkerExit(worker: PoolWorker, code: number): void {
     this.#workers.delete(worker);
-    const idleAt = this.#idle.indexOf(worker);
-    if (idleAt >= 0) this.#idle.splice(idleAt, 1);
     if (worker.graceTimer !== null) clearTimeout(worker.graceTimer);
-    if (worker.deadlineTimer !== null) clearTimeout(worker.deadlineTimer);
-    this.#freeSlots.push(worker.slot);
-    const job = worker.job;
     const err = worker.exitError;
-    if (job !== null) this.#finishRun(worker);
-    // Its running job, and any whose result it posted that never arrived.
-    for (const [id, lost] of this.#inFlight) {
-      if (lost.worker !== worker) continue;
-      this.#inFlight.delete(id);
+    const id = this.#queue.runningOn(worker.index);
+    this.#queue.clearRunning(worker.index);
+    this.#freeIndexes.push(worker.index);
+    const job = id === 0 ? undefined : this.#jobs.get(id);
+    if (job !== undefined) {
+      this.#forget(job);
       const isOutOfMemory = (err as NodeJS.ErrnoException | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.#settle(lost, isOutOfMemory
+      this.#settle(job, isOutOfMemory
         ? new PoolError('ERR_WORKER_OUT_OF_MEMORY', 'the worker running the job ran out of memory')
         : new PoolError('ERR_WORKER_DIED', `the worker running the job exited (code ${code})${err ? `: ${err.message}` : ''}`));
     }
     if (!this.#isReady && !worker.isReady) {
-      this.#rejectReady(err ?? new Error(`a worker exited with code ${code} while loading ${this.#setup.jobModule}`));
+      this.#rejectReady(err ?? new Error(`a worker exited with code ${code} while loading ${this.#jobModule}`));
     }
-    if (this.#isClosing && this.#queue.length === 0) {
-      if (this.#busy === 0 && this.#onIdle !== null) this.#onIdle();
-      return;
-    }
+    if (this.#isClosing && this.#jobs.size === 0) return;
     if (err !== null) this.#lastError = err.message;
-    else if (job === null && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
+    else if (job === undefined && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
     this.#restarts++;
     if (!worker.isReady) {
       // Died while starting: back off so a broken module does not spin the CPU.
@@ -509,10 +541,23 @@ export class ThreadPool implements AsyncDisposable {
    * would wait for them forever.
    */
   #failStrandedJobs(): void {
-    if (!this.#isClosing || this.#workers.size > 0 || this.#queue.length === 0) return;
+    if (!this.#isClosing || this.#workers.size > 0 || this.#jobs.size === 0) return;
     const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool closed before a worker could start to run the job');
-    for (const job of this.#queue.drain()) this.#settle(job, closed);
-    if (this.#busy === 0 && this.#onIdle !== null) this.#onIdle();
+    for (const job of [...this.#jobs.values()]) {
+      this.#queue.cancel(job.position, job.id);
+      this.#forget(job);
+      this.#settle(job, closed);
+    }
+  }
+
+  /** The job's fate is final: no worker will read its payload or send its result. */
+  #forget(job: Job): void {
+    if (!this.#jobs.delete(job.id)) return;
+    this.#queue.freeSlot(job.slot);
+    job.slot = -1;
+    job.channel?.close();
+    job.channel = null;
+    if (this.#jobs.size === 0 && this.#onIdle !== null) this.#onIdle();
   }
 
   #settle(job: Job, err: Error | null, value?: unknown): void {

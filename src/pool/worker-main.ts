@@ -1,18 +1,27 @@
 // Runs inside each worker thread: the book's `Worker::new` loop, in which a
-// thread takes a job, runs it, and asks for the next. It imports the job
-// module once, then runs one job at a time. A job that throws becomes a
-// `failed` message; the thread never dies of a job's exception.
-import { parentPort, workerData } from 'node:worker_threads';
+// thread takes the next job from the shared receiver, runs it, and goes back
+// for another. It imports the job module once, runs one job at a time, and
+// turns a job that throws into a `failed` message: the thread never dies of
+// a job's exception.
+import v8 from 'node:v8';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { JobContext, JobFunction, JobModule } from './job-module.js';
-import { serializeError, type FromWorker, type RunMessage, type ToWorker, type WorkerData } from './messages.js';
+import { serializeError, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
+import { SharedQueue } from './shared-queue.js';
 
 const port = parentPort!;
 const setup = workerData as WorkerData;
+const queue = new SharedQueue(setup.queue);
+const index = setup.index;
+/** Run at most this long before letting the event loop in (messages, timers). */
+const YIELD_EVERY_MS = 10;
 
 /** The job being run, and its abort controller once someone asked for the signal. */
-let currentId = -1;
+let currentId = 0;
 let currentAbort: AbortController | null = null;
 let isCurrentAborted = false;
+/** Payloads asked for with `need`, by job id. */
+const awaitedPayloads = new Map<number, (payload: { value: unknown } | null) => void>();
 
 function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port.postMessage(message, transfer);
@@ -39,28 +48,98 @@ function abortReason(): Error {
   return new DOMException('the job was aborted: its deadline passed or its client went away', 'AbortError');
 }
 
-async function runJob(run: JobFunction, message: RunMessage): Promise<void> {
-  currentId = message.id;
+async function runJob(run: JobFunction, id: number, payload: unknown): Promise<void> {
+  currentId = id;
   currentAbort = null;
   isCurrentAborted = false;
   const context = new Context();
+  let message: FromWorker;
   try {
-    let result = run(message.payload, context);
+    let result = run(payload, context);
     if (result instanceof Promise) result = await result;
-    post({ type: 'done', id: message.id, result }, context.transferList);
+    message = { type: 'done', id, result };
   } catch (err) {
-    post({ type: 'failed', id: message.id, error: serializeError(err) });
-  } finally {
-    currentId = -1;
-    currentAbort = null;
-    // The result is on its way; let the pool hand this thread its next job
-    // without waiting for the message to be read (ThreadPool.poll).
-    Atomics.store(setup.finished, setup.slot, message.id);
+    message = { type: 'failed', id, error: serializeError(err) };
+  }
+  currentId = 0;
+  currentAbort = null;
+  // Idle before the result is out, so that whoever reads it finds this thread idle.
+  queue.finish(index);
+  try {
+    post(message, context.transferList);
+  } catch (err) {
+    // The result cannot be cloned (a function, a symbol...): that is the job's failure.
+    post({ type: 'failed', id, error: serializeError(err) });
+  }
+}
+
+/** A payload too large for the shared queue: ask the pool for it. Null when the job was cancelled meanwhile. */
+function requestPayload(id: number): Promise<{ value: unknown } | null> {
+  return new Promise((resolve) => {
+    awaitedPayloads.set(id, resolve);
+    post({ type: 'need', id });
+  });
+}
+
+async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): Promise<void> {
+  let lastYield = performance.now();
+  for (;;) {
+    const job = queue.take(index);
+    if (job === null) {
+      await queue.waitForJob();
+      lastYield = performance.now();
+      continue;
+    }
+    let payload: unknown;
+    if (job.payload !== null) {
+      payload = decode(job.payload);
+    } else {
+      const sent = await requestPayload(job.id);
+      if (sent === null) {
+        queue.finish(index);
+        continue;
+      }
+      payload = sent.value;
+    }
+    await runJob(run, job.id, payload);
+    if (performance.now() - lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+  }
+}
+
+function onMessage(message: ToWorker): void {
+  switch (message.type) {
+    case 'run': {
+      let payload = message.payload;
+      if (message.channel !== null) {
+        payload = receiveMessageOnPort(message.channel)?.message;
+        message.channel.close();
+      }
+      awaitedPayloads.get(message.id)?.({ value: payload });
+      awaitedPayloads.delete(message.id);
+      break;
+    }
+    case 'skip':
+      awaitedPayloads.get(message.id)?.(null);
+      awaitedPayloads.delete(message.id);
+      break;
+    case 'abort':
+      if (message.id === currentId && !isCurrentAborted) {
+        isCurrentAborted = true;
+        currentAbort?.abort(abortReason());
+      }
+      break;
+    case 'close':
+      // Joined: the main thread awaits this thread's exit.
+      process.exit(0);
   }
 }
 
 async function start(): Promise<void> {
   let run: JobFunction;
+  let decode: (bytes: Buffer) => unknown;
   try {
     const mod = (await import(setup.jobModule)) as JobModule;
     if (typeof mod.default !== 'function') {
@@ -68,27 +147,14 @@ async function start(): Promise<void> {
     }
     if (typeof mod.setup === 'function') await mod.setup(setup.jobData);
     run = mod.default;
+    decode = typeof mod.decodePayload === 'function' ? mod.decodePayload : (bytes) => v8.deserialize(bytes);
   } catch (err) {
     post({ type: 'init-error', error: serializeError(err) });
     process.exit(1);
   }
-  port.on('message', (message: ToWorker) => {
-    switch (message.type) {
-      case 'run':
-        void runJob(run, message);
-        break;
-      case 'abort':
-        if (message.id === currentId && !isCurrentAborted) {
-          isCurrentAborted = true;
-          currentAbort?.abort(abortReason());
-        }
-        break;
-      case 'close':
-        // Joined: the main thread awaits this thread's exit.
-        process.exit(0);
-    }
-  });
+  port.on('message', onMessage);
   post({ type: 'ready' });
+  void takeJobs(run, decode);
 }
 
 void start();

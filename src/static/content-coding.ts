@@ -8,6 +8,7 @@ export type Coding = 'br' | 'gzip' | 'identity';
 
 /** Server preference when q-values tie. */
 const PREFERENCE: Coding[] = ['br', 'gzip', 'identity'];
+const UNNAMED_IDENTITY_Q = 0.001;
 
 /**
  * Chooses among the codings available for a file (identity always is): the
@@ -18,7 +19,8 @@ export function chooseCoding(acceptEncoding: string | undefined, available: Read
   if (acceptEncoding === undefined) return 'identity';
   const q = new Map<string, number>();
   for (const item of acceptEncoding.split(',')) {
-    const [name, ...params] = item.trim().toLowerCase().split(';');
+    const [rawName, ...params] = item.toLowerCase().split(';');
+    const name = rawName.trim(); // §12.4.2: OWS may come before the ";"
     if (name === '') continue;
     let weight = 1;
     for (const param of params) {
@@ -32,7 +34,10 @@ export function chooseCoding(acceptEncoding: string | undefined, available: Read
     const own = q.get(coding);
     if (own !== undefined) return own;
     if (star !== undefined) return star;
-    return coding === 'identity' ? 1 : 0; // identity is acceptable unless excluded
+    // RFC 9110 §12.5.3: identity is acceptable unless excluded, but a client
+    // that names codings prefers them: unnamed, it ranks below each of them
+    // (the smallest qvalue, §12.4.2), as jshttp/negotiator ranks it.
+    return coding === 'identity' ? UNNAMED_IDENTITY_Q : 0;
   };
   let best: Coding = 'identity';
   let bestWeight = -1;

@@ -68,7 +68,9 @@ export class StaticFiles {
     const target = request.path;
     const q = target.indexOf('?');
     const urlPath = q < 0 ? target : target.slice(0, q);
-    if (!urlPath.startsWith(this.#prefix) && urlPath !== this.#prefix.slice(0, -1)) return null;
+    // The prefix itself without its slash ("/static") names the root directory.
+    const isBarePrefix = urlPath === this.#prefix.slice(0, -1);
+    if (!urlPath.startsWith(this.#prefix) && !isBarePrefix) return null;
     const resolved = resolveRequestPath('/' + urlPath.slice(this.#prefix.length), { allowDotfiles: this.#options.dotfiles });
     if (!resolved.ok) {
       return resolved.status === 400 ? plain(400, `400 Bad Request: ${resolved.reason}\n`) : null;
@@ -77,10 +79,14 @@ export class StaticFiles {
     let info = await this.#cache.lookup(full);
     if (info === null) return null;
     if (info.isDirectory) {
-      if (!resolved.hasTrailingSlash) {
-        // The directory's relative links need the slash: redirect (as nginx does).
+      if (!resolved.hasTrailingSlash || isBarePrefix) {
+        // The directory's relative links need the slash: redirect (as nginx
+        // does) to the normalised path. Echoing the path as sent would turn
+        // "//evil.example/%2e%2e/dir" into a Location on another host
+        // (RFC 3986 §4.2 network-path reference; serve-static's CVE-2015-1164).
         const query = q < 0 ? '' : target.slice(q);
-        return { status: 301, headers: ['Location', urlPath + '/' + query, 'Content-Type', TEXT], body: '301 Moved Permanently\n' };
+        const location = this.#prefix + resolved.segments.map((segment) => encodeURIComponent(segment) + '/').join('');
+        return { status: 301, headers: ['Location', location + query, 'Content-Type', TEXT], body: '301 Moved Permanently\n' };
       }
       const index = await this.#cache.lookup(path.join(full, 'index.html'));
       if (index === null || index.isDirectory) {
@@ -127,14 +133,28 @@ export class StaticFiles {
     const hasAlternatives = available.size > 1 || (this.#options.compress && isCompressibleType && info.size > COMPRESS_MIN_BYTES);
     if (hasAlternatives) headers.push('Vary', 'Accept-Encoding');
 
-    const precondition = evaluatePreconditions(method, header, info);
+    // Range (RFC 9110 §14.2): GET only, one range, against the identity form.
+    const specs = method === 'GET' ? parseRange(header('range')) : null;
+    const rangeSpec = specs !== null && specs.length === 1 && ifRangeMatches(header('if-range'), info) ? specs[0] : null;
+
+    // The representation is chosen before the preconditions, so that they
+    // compare the entity-tag it carries: a cache revalidates a gzip response
+    // with the gzip response's tag (RFC 9110 §8.8.3, §13.1.2).
+    const coding = rangeSpec !== null ? 'identity' : chooseCoding(header('accept-encoding'), available);
+    const sibling = coding === 'identity' ? undefined : siblings[coding];
+    let etag = info.etag;
+    if (coding !== 'identity') {
+      // On the fly the bytes may differ between runs: a weak tag (§8.8.1).
+      etag = `${sibling === undefined ? 'W/' : ''}${info.etag.slice(0, -1)}-${coding}"`;
+      setHeader(headers, 'ETag', etag);
+    }
+
+    const precondition = evaluatePreconditions(method, header, { etag, lastModifiedMs: info.lastModifiedMs });
     if (precondition === 304) return { status: 304, headers: withoutContentHeaders(headers), body: null };
     if (precondition === 412) return plain(412, '412 Precondition Failed\n');
 
-    // Range (RFC 9110 §14.2): GET only, one range, against the identity form.
-    const specs = method === 'GET' ? parseRange(header('range')) : null;
-    if (specs !== null && specs.length === 1 && ifRangeMatches(header('if-range'), info)) {
-      const range = resolveRange(specs[0], info.size);
+    if (rangeSpec !== null) {
+      const range = resolveRange(rangeSpec, info.size);
       if (range === null) {
         return { status: 416, headers: ['Content-Range', `bytes */${info.size}`, 'Content-Type', TEXT], body: '416 Range Not Satisfiable\n' };
       }
@@ -143,17 +163,11 @@ export class StaticFiles {
     }
     // Several ranges: the whole file is sent with 200, which RFC 9110 §14.2 allows.
 
-    const coding = chooseCoding(header('accept-encoding'), available);
-    if (coding !== 'identity') {
-      headers.push('Content-Encoding', coding);
-      const sibling = siblings[coding];
-      setHeader(headers, 'ETag', info.etag.slice(0, -1) + `-${coding}"`);
-      if (sibling !== undefined) return { status: 200, headers, ...(await this.#body(method, sibling, 0, sibling.size - 1)) };
-      // On the fly: length unknown, so chunked; a weak tag, as the bytes may differ between runs.
-      setHeader(headers, 'ETag', `W/${info.etag.slice(0, -1)}-${coding}"`);
-      return { status: 200, headers, body: method === 'HEAD' ? null : compressedFile(info.path, coding) };
-    }
-    return { status: 200, headers, ...(await this.#body(method, info, 0, info.size - 1)) };
+    if (coding === 'identity') return { status: 200, headers, ...(await this.#body(method, info, 0, info.size - 1)) };
+    headers.push('Content-Encoding', coding);
+    if (sibling !== undefined) return { status: 200, headers, ...(await this.#body(method, sibling, 0, sibling.size - 1)) };
+    // On the fly: the length is unknown, so the body is chunked.
+    return { status: 200, headers, body: method === 'HEAD' ? null : compressedFile(info.path, coding) };
   }
 
   /** The bytes start..end (inclusive) of a file: from memory when small, else streamed. */
