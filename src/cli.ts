@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // `spindle`: flags → config → start; signals → graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -116,6 +116,17 @@ const WORKER_FILE = new URL('./worker-main.js', import.meta.url);
 const MAX_BACKOFF_MS = 5000;
 const MAX_JOB_ID = 0x7fffffff;
 
+/**
+ * The parent's node flags a worker can take: loaders and the like (an app in
+ * TypeScript may need --import), but not --eval or --input-type (they would
+ * stop the worker file from loading) nor V8's heap flags, which a Worker
+ * refuses (set its resourceLimits instead).
+ */
+function workerExecArgv(parent: string[]): string[] {
+  return parent.filter((arg) =>
+    !/^--(input-type|eval|print|test|max-|min-|semi-space|initial-|stack-size|expose-gc|expose_gc)/.test(arg) && arg !== '-e' && arg !== '-p');
+}
+
 function encodeWithV8(payload: unknown, target: Buffer): number {
   const bytes = v8.serialize(payload);
   if (bytes.byteLength > target.byteLength) return -1;
@@ -389,8 +400,7 @@ export class ThreadPool implements AsyncDisposable {
     const workerData: WorkerData = { jobModule: this.#jobModule, jobData: this.#moduleData, queue: this.#queue.memory, index };
     const thread = new Worker(WORKER_FILE, {
       workerData,
-      // Not the parent's --input-type or --eval: they would stop the worker file from loading.
-      execArgv: process.execArgv.filter((arg) => !/^--(input-type|eval|print|test)/.test(arg) && arg !== '-e' && arg !== '-p'),
+      execArgv: workerExecArgv(process.execArgv),
       resourceLimits: this.#options.resourceLimits,
       stderr: false,
       stdout: false,
