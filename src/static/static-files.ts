@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { HttpRequest } from '../http/request-parser.js';
 import { getHeader, type HttpResponse } from '../http/response.js';
 import { parseRange, resolveRange } from './byte-range.js';
-import { PROCEED, evaluatePreconditions, ifRangeMatches } from './conditional.js';
+import { evaluatePreconditions, ifRangeMatches } from './conditional.js';
 import { chooseCoding, compressedFile, isCompressible, type Coding } from './content-coding.js';
 import { renderListing } from './directory-listing.js';
 import { FileCache, type FileInfo } from './file-cache.js';
@@ -78,6 +78,8 @@ export class StaticFiles {
     const full = joinUnderRoot(this.root, resolved.segments);
     let info = await this.#cache.lookup(full);
     if (info === null) return null;
+    // "/file.txt/" names a directory that is not there (POSIX ENOTDIR; nginx answers 404).
+    if (!info.isDirectory && resolved.hasTrailingSlash) return null;
     if (info.isDirectory) {
       if (!resolved.hasTrailingSlash || isBarePrefix) {
         // The directory's relative links need the slash: redirect (as nginx
