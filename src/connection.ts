@@ -166,6 +166,10 @@ export class Connection {
   onClientGone(callback: () => void): void {
     const slot = this.#dispatching;
     if (slot === null) throw new Error('onClientGone() is only available while a handler is being called');
+    if (this.#isEnded) {
+      callback(); // gone already (while a handler bound with bindToRequest awaited)
+      return;
+    }
     (slot.onGone ??= []).push(callback);
   }
 
