@@ -35,8 +35,10 @@ export function createRouter(app: Handler | null, staticFiles: StaticFiles | nul
     // A file that exists is served; anything else goes on to the application,
     // after the lookup's await: bound, so the application can still register
     // for its client going away (Connection.onClientGone).
+    const response = staticFiles.handle(request);
+    if (!(response instanceof Promise)) return response ?? fallback(request, connection);
     const handOn = connection.bindToRequest(fallback);
-    return staticFiles.handle(request).then((response) => response ?? handOn(request, connection));
+    return response.then((found) => found ?? handOn(request, connection));
   };
 }
 

@@ -34,7 +34,19 @@ export interface StaticOptions {
   compress?: boolean;
 }
 
-const STREAM_CHUNK_BYTES = 64 * 1024;
+/**
+ * Reads of a streamed file: each is a round trip through libuv's thread
+ * pool, so larger reads move more bytes per trip; back-pressure keeps at most
+ * a couple of them in memory per download.
+ */
+type MaybePromise<T> = T | Promise<T>;
+
+/** Applies fn now to a value, or later to a promised one: the sync path stays sync. */
+function then<T, R>(value: MaybePromise<T>, fn: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
+const STREAM_CHUNK_BYTES = Number(process.env.SPINDLE_CHUNK ?? 256 * 1024);
 const COMPRESS_MIN_BYTES = 1024;
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -62,9 +74,11 @@ export class StaticFiles {
 
   /**
    * The response for a request, or null when nothing under the root answers
-   * it (the application, or a 404, does).
+   * it (the application, or a 404, does). Synchronous when everything it
+   * needs is in the file cache, as for a small file asked for again: no
+   * promise, no turn of the event loop.
    */
-  async handle(request: HttpRequest): Promise<HttpResponse | null> {
+  handle(request: HttpRequest): MaybePromise<HttpResponse | null> {
     const target = request.path;
     const q = target.indexOf('?');
     const urlPath = q < 0 ? target : target.slice(0, q);
@@ -76,11 +90,10 @@ export class StaticFiles {
       return resolved.status === 400 ? plain(400, `400 Bad Request: ${resolved.reason}\n`) : null;
     }
     const full = joinUnderRoot(this.root, resolved.segments);
-    let info = await this.#cache.lookup(full);
-    if (info === null) return null;
-    // "/file.txt/" names a directory that is not there (POSIX ENOTDIR; nginx answers 404).
-    if (!info.isDirectory && resolved.hasTrailingSlash) return null;
-    if (info.isDirectory) {
+    return then(this.#cache.lookup(full), (info) => {
+      if (info === null) return null;
+      // "/file.txt/" names a directory that is not there (POSIX ENOTDIR; nginx answers 404).
+      if (!info.isDirectory) return resolved.hasTrailingSlash ? null : this.#serveFile(request, info);
       if (!resolved.hasTrailingSlash || isBarePrefix) {
         // The directory's relative links need the slash: redirect (as nginx
         // does) to the normalised path. Echoing the path as sent would turn
@@ -90,21 +103,30 @@ export class StaticFiles {
         const location = this.#prefix + resolved.segments.map((segment) => encodeURIComponent(segment) + '/').join('');
         return { status: 301, headers: ['Location', location + query, 'Content-Type', TEXT], body: '301 Moved Permanently\n' };
       }
-      const index = await this.#cache.lookup(path.join(full, 'index.html'));
-      if (index === null || index.isDirectory) {
-        if (!this.#options.listing) return null;
-        return this.#listing(request, full, urlPath);
-      }
-      info = index;
-    }
-    return this.#serveFile(request, info);
+      return then(this.#cache.lookup(path.join(full, 'index.html')), (index) => {
+        if (index !== null && !index.isDirectory) return this.#serveFile(request, index);
+        return this.#options.listing ? this.#listing(request, full, urlPath) : null;
+      });
+    });
   }
 
-  async #serveFile(request: HttpRequest, info: FileInfo): Promise<HttpResponse> {
+  #serveFile(request: HttpRequest, info: FileInfo): MaybePromise<HttpResponse> {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') {
       return { status: 405, headers: ['Allow', 'GET, HEAD', 'Content-Type', TEXT], body: '405 Method Not Allowed\n' };
     }
+    if (getHeader(request.headers, 'accept-encoding') === undefined) return this.#respond(request, info, null, null);
+    // Which precompressed siblings exist (cached like any file).
+    const br = this.#cache.lookup(info.path + '.br');
+    const gzip = this.#cache.lookup(info.path + '.gz');
+    if (br instanceof Promise || gzip instanceof Promise) {
+      return Promise.all([br, gzip]).then(([b, g]) => this.#respond(request, info, b, g));
+    }
+    return this.#respond(request, info, br, gzip);
+  }
+
+  #respond(request: HttpRequest, info: FileInfo, br: FileInfo | null, gzip: FileInfo | null): MaybePromise<HttpResponse> {
+    const method = request.method;
     const header = (name: string): string | undefined => getHeader(request.headers, name);
     const isCompressibleType = isCompressible(info.contentType);
     const headers = [
@@ -119,21 +141,20 @@ export class StaticFiles {
     // Which encodings exist: precompressed siblings, and on the fly.
     const available = new Set<Coding>(['identity']);
     const siblings: Partial<Record<'br' | 'gzip', FileInfo>> = {};
-    if (header('accept-encoding') !== undefined) {
-      for (const [coding, ext] of [['br', '.br'], ['gzip', '.gz']] as const) {
-        const sibling = await this.#cache.lookup(info.path + ext);
-        if (sibling !== null && !sibling.isDirectory) {
-          siblings[coding] = sibling;
-          available.add(coding);
-        }
-      }
-      if (this.#options.compress && isCompressibleType && info.size > COMPRESS_MIN_BYTES) {
-        available.add('br');
-        available.add('gzip');
-      }
+    if (br !== null && !br.isDirectory) {
+      siblings.br = br;
+      available.add('br');
     }
-    const hasAlternatives = available.size > 1 || (this.#options.compress && isCompressibleType && info.size > COMPRESS_MIN_BYTES);
-    if (hasAlternatives) headers.push('Vary', 'Accept-Encoding');
+    if (gzip !== null && !gzip.isDirectory) {
+      siblings.gzip = gzip;
+      available.add('gzip');
+    }
+    const canCompress = this.#options.compress && isCompressibleType && info.size > COMPRESS_MIN_BYTES;
+    if (canCompress && header('accept-encoding') !== undefined) {
+      available.add('br');
+      available.add('gzip');
+    }
+    if (available.size > 1 || canCompress) headers.push('Vary', 'Accept-Encoding');
 
     // Range (RFC 9110 §14.2): GET only, one range, against the identity form.
     const specs = method === 'GET' ? parseRange(header('range')) : null;
@@ -161,27 +182,26 @@ export class StaticFiles {
         return { status: 416, headers: ['Content-Range', `bytes */${info.size}`, 'Content-Type', TEXT], body: '416 Range Not Satisfiable\n' };
       }
       headers.push('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
-      return { status: 206, headers, ...(await this.#body(method, info, range.start, range.end)) };
+      return then(this.#body(method, info, range.start, range.end), (body) => ({ status: 206, headers, ...body }));
     }
     // Several ranges: the whole file is sent with 200, which RFC 9110 §14.2 allows.
 
-    if (coding === 'identity') return { status: 200, headers, ...(await this.#body(method, info, 0, info.size - 1)) };
+    if (coding === 'identity') return then(this.#body(method, info, 0, info.size - 1), (body) => ({ status: 200, headers, ...body }));
     headers.push('Content-Encoding', coding);
-    if (sibling !== undefined) return { status: 200, headers, ...(await this.#body(method, sibling, 0, sibling.size - 1)) };
+    if (sibling !== undefined) return then(this.#body(method, sibling, 0, sibling.size - 1), (body) => ({ status: 200, headers, ...body }));
     // On the fly: the length is unknown, so the body is chunked.
     return { status: 200, headers, body: method === 'HEAD' ? null : compressedFile(info.path, coding) };
   }
 
   /** The bytes start..end (inclusive) of a file: from memory when small, else streamed. */
-  async #body(method: string, info: FileInfo, start: number, end: number): Promise<Pick<HttpResponse, 'body' | 'contentLength'>> {
+  #body(method: string, info: FileInfo, start: number, end: number): MaybePromise<Pick<HttpResponse, 'body' | 'contentLength'>> {
     const length = end - start + 1;
     if (length <= 0) return { body: Buffer.alloc(0) };
-    if (info.size <= this.#cache.maxFileBytes && method === 'GET') {
-      const content = await this.#cache.readSmall(info);
-      if (content !== null) return { body: content.subarray(start, end + 1) };
-    }
+    if (info.content !== null) return { body: info.content.subarray(start, end + 1) };
     // HEAD never iterates the body, so no file is opened for it.
-    return { body: fileStream(info.path, start, end), contentLength: length };
+    const streamed = (): Pick<HttpResponse, 'body' | 'contentLength'> => ({ body: fileStream(info.path, start, end), contentLength: length });
+    if (info.size > this.#cache.maxFileBytes || method !== 'GET') return streamed();
+    return this.#cache.readSmall(info).then((content) => (content === null ? streamed() : { body: content.subarray(start, end + 1) }));
   }
 
   async #listing(request: HttpRequest, dir: string, urlPath: string): Promise<HttpResponse> {
