@@ -1,0 +1,179 @@
+// The seven scenarios. Each has the servers it compares, how one
+// measurement goes on a freshly started server, and how its table reads.
+// A measurement's figures are flat numbers so that medians come out per key.
+import path from 'node:path';
+import { readServerMemory, BENCH } from './servers.mjs';
+import { readLines, sleep, spawnGroup, spawnWithFileLimit, stopGroup } from './processes.mjs';
+import { POST_SCRIPT, runWrk } from './wrk.mjs';
+
+const SLEEP_CLIENTS = path.join(BENCH, 'lib', 'sleep-clients.mjs');
+const IDLE_CONNS = path.join(BENCH, 'lib', 'idle-conns.mjs');
+
+/** Warm-up of the same load, then the measured run with CPU accounting. */
+async function warmAndMeasure(ctx, server, load) {
+  const { warmupS, durationS } = ctx.options;
+  if (warmupS > 0) await runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS: warmupS });
+  return runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS, serverPid: server.pid });
+}
+
+/**
+ * The wrk figures a table shows, plus CPU cores. Outside: other processes,
+ * CPU no live process accounts for, and steal: what the run lost to others.
+ */
+function wrkFigures(w, suffix = '') {
+  return {
+    [`rps${suffix}`]: w.rps, [`mbps${suffix}`]: w.mbps, [`p50Ms${suffix}`]: w.p50Ms, [`p99Ms${suffix}`]: w.p99Ms,
+    [`errors${suffix}`]: w.errors,
+    [`cpuServer${suffix}`]: w.cpu.server, [`cpuWrk${suffix}`]: w.cpu.wrk, [`cpuOther${suffix}`]: w.cpu.other,
+    [`cpuUnseen${suffix}`]: w.cpu.unseen, [`cpuSteal${suffix}`]: w.cpu.steal,
+    [`cpuOutside${suffix}`]: w.cpu.other + w.cpu.unseen + w.cpu.steal,
+  };
+}
+
+const piscinaIfPresent = (ctx) => (ctx.hasPiscina ? ['piscina'] : []);
+const HELLO_COLUMNS = [['rps', 'req/s', 0], ['p50Ms', 'p50 ms', 2], ['p99Ms', 'p99 ms', 2]];
+
+export const SCENARIOS = {
+  S1: {
+    title: 'S1 hello, keep-alive: GET /, wrk -t1 -c64',
+    servers: (ctx) => ['spindle', 'node-http', ...piscinaIfPresent(ctx)],
+    threads: (ctx) => ctx.options.threads,
+    measure: async (ctx, server) => wrkFigures(await warmAndMeasure(ctx, server, { connections: ctx.options.connections })),
+    columns: HELLO_COLUMNS,
+    primary: 'rps',
+    goals: [
+      { against: 'node-http', key: 'rps', atLeast: 1.0, label: 'every request through the pool' },
+      { against: 'node-http', key: 'rps', atLeast: 1.3, label: 'issue 2 target' },
+    ],
+  },
+  S2: {
+    title: 'S2 hello, a new connection per request: GET /, wrk -t1 -c64 -H "Connection: close"',
+    servers: () => ['spindle', 'node-http'],
+    threads: (ctx) => ctx.options.threads,
+    measure: async (ctx, server) => wrkFigures(await warmAndMeasure(ctx, server, {
+      connections: ctx.options.connections, headers: ['Connection: close'],
+    })),
+    columns: HELLO_COLUMNS,
+    primary: 'rps',
+    goals: [{ against: 'node-http', key: 'rps', atLeast: 1.0 }],
+  },
+  S3: {
+    title: 'S3 isolation: GET /, wrk -t1 -c64, while 2 clients loop on /sleep?ms=1000',
+    servers: (ctx) => ['spindle', 'node-http', ...piscinaIfPresent(ctx)],
+    threads: (ctx) => ctx.options.threads,
+    measure: measureIsolation,
+    columns: [['rps', 'req/s', 0], ['p50Ms', 'p50 ms', 1], ['p99Ms', 'p99 ms', 1], ['sleepsDone', '/sleep done', 0],
+      ['sleepMedianMs', '/sleep median ms', 0]],
+    primary: 'rps',
+    versusOwnS1: true,
+    goals: [{ own: 'S1', server: 'spindle', key: 'rps', atLeast: 1.0, label: 'GET / rate under /sleep load vs its own S1' }],
+  },
+  S4: {
+    title: 'S4 CPU-bound: GET /cpu?ms=5, wrk -t1 -c8, 2 threads (400 req/s is the 2-core ceiling)',
+    servers: (ctx) => ['spindle', 'node-http', ...piscinaIfPresent(ctx)],
+    threads: (ctx) => ctx.options.s4Threads,
+    measure: async (ctx, server) => wrkFigures(await warmAndMeasure(ctx, server, {
+      path: '/cpu?ms=5', connections: 8, timeoutS: 10,
+    })),
+    columns: [['rps', 'req/s', 0], ['p50Ms', 'p50 ms', 1], ['p99Ms', 'p99 ms', 1]],
+    primary: 'rps',
+    goals: [{ against: 'node-http', key: 'rps', atLeast: 1.9 }],
+  },
+  S5: {
+    title: 'S5 static files: /static/1k.bin (wrk -t1 -c64, req/s) and /static/1m.bin (wrk -t1 -c16, MB/s), keep-alive',
+    servers: (ctx) => ['spindle', 'nginx', 'node-http', ...(ctx.hasSend ? ['node-send'] : [])],
+    threads: (ctx) => ctx.options.threads,
+    async measure(ctx, server) {
+      const small = await warmAndMeasure(ctx, server, { path: '/static/1k.bin', connections: ctx.options.connections });
+      const large = await warmAndMeasure(ctx, server, { path: '/static/1m.bin', connections: 16, timeoutS: 10 });
+      return { ...wrkFigures(small, '1k'), ...wrkFigures(large, '1m') };
+    },
+    columns: [['rps1k', '1 KiB req/s', 0], ['p99Ms1k', '1 KiB p99 ms', 2], ['mbps1m', '1 MiB MB/s', 0],
+      ['p99Ms1m', '1 MiB p99 ms', 1]],
+    primary: 'rps1k',
+    ratioKeys: [['rps1k', '1 KiB'], ['mbps1m', '1 MiB']],
+    goals: [
+      { against: 'nginx', key: 'rps1k', atLeast: 0.6, label: '1 KiB req/s' },
+      { against: 'nginx', key: 'mbps1m', atLeast: 0.7, label: '1 MiB MB/s' },
+    ],
+  },
+  S6: {
+    title: 'S6 echo: POST /echo with a 1 KiB body, wrk -t1 -c64, keep-alive',
+    servers: () => ['spindle', 'node-http'],
+    threads: (ctx) => ctx.options.threads,
+    measure: async (ctx, server) => wrkFigures(await warmAndMeasure(ctx, server, {
+      connections: ctx.options.connections, path: '/echo', script: POST_SCRIPT,
+    })),
+    columns: HELLO_COLUMNS,
+    primary: 'rps',
+    goals: [{ against: 'node-http', key: 'rps', atLeast: 1.0 }],
+  },
+  S7: {
+    title: 'S7 memory of idle keep-alive connections (each sent one GET / first): server VmRSS growth',
+    servers: () => ['spindle', 'node-http'],
+    threads: (ctx) => ctx.options.threads,
+    measure: measureIdleMemory,
+    columns: [['kibPerConn', 'KiB/conn', 2], ['rssBeforeMiB', 'RSS before MiB', 1], ['rssAfterMiB', 'RSS after MiB', 1],
+      ['open', 'conns open', 0], ['threads', 'threads', 0]],
+    primary: 'kibPerConn',
+    isLowerBetter: true,
+    goals: [{ absolute: true, server: 'spindle', key: 'kibPerConn', atMost: 4, label: 'KiB per idle connection' }],
+  },
+};
+
+async function measureIsolation(ctx, server) {
+  const { warmupS, durationS, connections } = ctx.options;
+  if (warmupS > 0) await runWrk({ wrk: ctx.wrk, port: server.port, connections, durationS: warmupS });
+  const clients = spawnGroup(process.execPath, [SLEEP_CLIENTS, '--port', String(server.port), '--clients', '2',
+    '--ms', '1000', '--max-seconds', String(durationS + 30)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readLines(clients);
+  try {
+    await lines.waitFor('STARTED', 10_000);
+    await sleep(300); // both sleeps are inside the server now
+    const w = await runWrk({ wrk: ctx.wrk, port: server.port, connections, durationS, timeoutS: 10, serverPid: server.pid });
+    clients.stdin.end();
+    const line = await lines.waitFor('SLEEPJSON ', 5000).catch(() => null);
+    const sleeps = line ? JSON.parse(line.slice('SLEEPJSON '.length)) : {};
+    return { ...wrkFigures(w), sleepsDone: sleeps.completed ?? null, sleepMedianMs: sleeps.medianMs ?? null };
+  } finally {
+    await stopGroup(clients, 2000);
+  }
+}
+
+/** Median of three VmRSS readings 200 ms apart. */
+async function sampleMemory(pid) {
+  const samples = [];
+  for (let i = 0; i < 3; i++) {
+    samples.push(readServerMemory(pid));
+    if (i < 2) await sleep(200);
+  }
+  const rss = samples.map((s) => s.rssKiB).sort((a, b) => a - b);
+  return { rssKiB: rss[1], threads: samples[2].threads };
+}
+
+async function measureIdleMemory(ctx, server) {
+  const count = ctx.idleCount;
+  await runWrk({ wrk: ctx.wrk, port: server.port, connections: 64, durationS: Math.max(1, ctx.options.warmupS) });
+  await sleep(1000);
+  const before = await sampleMemory(server.pid);
+  const conns = spawnWithFileLimit(ctx.fileLimit, process.execPath, [IDLE_CONNS, '--port', String(server.port),
+    '--count', String(count), '--max-seconds', '120'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readLines(conns);
+  try {
+    const ready = JSON.parse((await lines.waitFor('READY ', 90_000)).slice('READY '.length));
+    await sleep(1000);
+    const after = await sampleMemory(server.pid);
+    conns.stdin.write('report\n');
+    const { open } = JSON.parse((await lines.waitFor('OPEN ', 5000)).slice('OPEN '.length));
+    conns.stdin.end();
+    const held = Math.min(open, ready.open);
+    return {
+      kibPerConn: held >= 0.9 * count ? (after.rssKiB - before.rssKiB) / held : null,
+      rssBeforeMiB: before.rssKiB / 1024, rssAfterMiB: after.rssKiB / 1024, open, threads: after.threads,
+      setupMs: ready.setupMs, errors: ready.failed + ready.non200,
+      note: held < 0.9 * count ? `server kept only ${held} of ${count} connections open` : undefined,
+    };
+  } finally {
+    await stopGroup(conns, 3000);
+  }
+}
