@@ -27,7 +27,7 @@ const WAITERS = 3;
 const NAPPER = 4;
 
 /** How long the napping worker keeps looking for a job, and how often. */
-const NAP_TOTAL_MS = 1;
+const NAP_TOTAL_MS = Number(process.env.SPINDLE_NAP ?? 1);
 const NAP_STEP_MS = 0.05;
 
 /** What a worker needs to attach to the queue (all shareable, via workerData). */
@@ -61,6 +61,8 @@ export class SharedQueue {
   #mask: number;
   /** I/O thread only: payload slots not in use, most recently freed last */
   #freeSlots: number[] = [];
+  /** I/O thread only: when each ring position was pushed (performance.now()) */
+  #pushedAt: Float64Array;
 
   /** The I/O thread's side: room for `queueSize` waiting jobs and `workers` running ones. */
   static create(queueSize: number, workers: number, slotBytes: number): SharedQueue {
@@ -92,6 +94,7 @@ export class SharedQueue {
     this.#running = new Int32Array(memory.running);
     this.#startedAt = new Float64Array(memory.startedAt);
     this.#mask = memory.capacity - 1;
+    this.#pushedAt = new Float64Array(memory.capacity);
   }
 
   /** Jobs pushed and not taken yet (cancelled ones included until a worker skips them). */
@@ -124,6 +127,7 @@ export class SharedQueue {
       }
     }
     this.#ring[entry + 1] = slot;
+    this.#pushedAt[tail & this.#mask] = performance.now();
     Atomics.store(this.#ring, entry, id);
     Atomics.store(this.#control, TAIL, (tail + 1) | 0);
     Atomics.add(this.#control, SEQ, 1);
@@ -140,12 +144,17 @@ export class SharedQueue {
     return Atomics.load(this.#control, NAPPER) === 1;
   }
 
+  /** How long (ms) the oldest job not yet taken has waited; -1 when none waits. I/O thread only. */
+  oldestWaitMs(now: number): number {
+    const head = Atomics.load(this.#control, HEAD);
+    if (head === Atomics.load(this.#control, TAIL)) return -1;
+    return now - this.#pushedAt[head & this.#mask];
+  }
+
   /**
    * Wakes one sleeping worker if a job waits. Waking a thread is a system
    * call and often a context switch, which costs more than the rest of a
-   * small request; so it is done sparingly: the I/O thread wakes a worker
-   * when all are asleep or jobs are left waiting at the end of its turn, and
-   * a worker that takes a job wakes the next one if more are waiting.
+   * small request, so the pool does it sparingly (see ThreadPool.#checkWaiting).
    */
   wakeOne(): void {
     const control = this.#control;
@@ -214,7 +223,6 @@ export class SharedQueue {
       }
       Atomics.store(this.#ring, entry, 0); // the position may be reused
       this.#startedAt[index] = Date.now();
-      this.wakeOne(); // more waiting: pass the wake-up on
       return { id, payload };
     }
   }

@@ -1,6 +1,6 @@
 // What nginx's open_file_cache does, for Spindle: remembers, for a short
 // while, what a path is (file, directory, nothing), its size, validators and
-// type, and the bytes of small files. Serving a small file then costs no
+// type, and the bytes of files up to 1 MiB. Serving a small file then costs no
 // stat, open or read round trip through libuv's thread pool at all.
 //
 // An entry is trusted for validMs, then checked again with one stat; a file
@@ -50,12 +50,13 @@ export class FileCache {
   #options: Required<FileCacheOptions>;
   #entries = new Map<string, Entry>();
   #totalBytes = 0;
+  #reading = new Map<FileInfo, Promise<Buffer | null>>();
 
   constructor(options: FileCacheOptions) {
     this.#options = {
       validMs: 1000,
       maxEntries: 10_000,
-      maxFileBytes: 64 * 1024,
+      maxFileBytes: 1024 * 1024,
       maxTotalBytes: 64 * 1024 * 1024,
       ...options,
     };
@@ -88,16 +89,30 @@ export class FileCache {
   }
 
   /** The bytes of a small file, read once and kept; null when it is too large or changed. */
-  async readSmall(info: FileInfo): Promise<Buffer | null> {
-    if (info.content !== null) return info.content;
-    if (info.size > this.#options.maxFileBytes) return null;
-    const content = await fs.readFile(info.path);
-    if (content.byteLength !== info.size) return null; // changed under us: stream it instead
-    if (this.#totalBytes + content.byteLength <= this.#options.maxTotalBytes) {
-      info.content = content;
-      this.#totalBytes += content.byteLength;
+  readSmall(info: FileInfo): Promise<Buffer | null> {
+    if (info.content !== null) return Promise.resolve(info.content);
+    if (info.size > this.#options.maxFileBytes) return Promise.resolve(null);
+    // Concurrent first requests share one read.
+    let reading = this.#reading.get(info);
+    if (reading === undefined) {
+      reading = fs.readFile(info.path).then(
+        (content) => {
+          this.#reading.delete(info);
+          if (content.byteLength !== info.size) return null; // changed under us: stream it instead
+          if (this.#totalBytes + content.byteLength <= this.#options.maxTotalBytes) {
+            info.content = content;
+            this.#totalBytes += content.byteLength;
+          }
+          return content;
+        },
+        () => {
+          this.#reading.delete(info);
+          return null;
+        },
+      );
+      this.#reading.set(info, reading);
     }
-    return content;
+    return reading;
   }
 
   async #check(filePath: string, previous: FileInfo | null): Promise<FileInfo | null> {
