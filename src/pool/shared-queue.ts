@@ -27,7 +27,7 @@ const WAITERS = 3;
 const NAPPER = 4;
 
 /** How long the napping worker keeps looking for a job, and how often. */
-const NAP_TOTAL_MS = Number(process.env.SPINDLE_NAP ?? 1);
+const NAP_TOTAL_MS = 1;
 const NAP_STEP_MS = 0.05;
 
 /** What a worker needs to attach to the queue (all shareable, via workerData). */

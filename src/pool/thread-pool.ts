@@ -116,7 +116,7 @@ const WORKER_FILE = new URL('./worker-main.js', import.meta.url);
 const MAX_BACKOFF_MS = 5000;
 const MAX_JOB_ID = 0x7fffffff;
 /** A job that waits this long wakes a sleeping worker (see #armWakeCheck). */
-const WAKE_AFTER_MS = Number(process.env.SPINDLE_WAKE ?? 1);
+const WAKE_AFTER_MS = 1;
 
 /**
  * The parent's node flags a worker can take: loaders and the like (an app in
