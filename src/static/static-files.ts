@@ -46,7 +46,13 @@ function then<T, R>(value: MaybePromise<T>, fn: (value: T) => MaybePromise<R>): 
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
-const STREAM_CHUNK_BYTES = Number(process.env.SPINDLE_CHUNK ?? 256 * 1024);
+/**
+ * Reads of a streamed file (larger than what the file cache keeps). Larger
+ * reads move more bytes per round trip through libuv's thread pool, but each
+ * slow download holds a couple of them: 64 KiB keeps a thousand slow clients
+ * of large files near 128 MiB.
+ */
+const STREAM_CHUNK_BYTES = 64 * 1024;
 const COMPRESS_MIN_BYTES = 1024;
 const TEXT = 'text/plain; charset=utf-8';
 
