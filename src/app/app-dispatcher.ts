@@ -54,7 +54,9 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
 
 function toResponse(result: HttpJobResult): HttpResponse {
   const parts = result.body;
-  if (parts === null || typeof parts === 'string') return { status: result.status, headers: result.headers, body: parts };
+  if (parts === null || typeof parts === 'string' || parts instanceof Uint8Array) {
+    return { status: result.status, headers: result.headers, body: parts };
+  }
   const body = parts.length === 1 ? new Uint8Array(parts[0]) : Buffer.concat(parts.map((part) => new Uint8Array(part)));
   return { status: result.status, headers: result.headers, body };
 }

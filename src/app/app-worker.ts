@@ -2,7 +2,7 @@
 // the application once, then turns each HttpJob into a `Request`, calls the
 // application's `fetch`, and reads its `Response` back into plain data.
 import type { JobContext } from '../pool/job-module.js';
-import { decodeHttpJob, type AppSetup, type HttpJob, type HttpJobResult } from './http-job.js';
+import { decodeHttpJob, encodeHttpResult, type AppSetup, type HttpJob, type HttpJobResult } from './http-job.js';
 import { GlobalRequest, WorkerRequest, createGlobalFetch } from './worker-request.js';
 import { WorkerResponse } from './worker-response.js';
 
@@ -15,6 +15,8 @@ let app: FetchApp;
 
 /** Jobs come through the pool's shared queue encoded by encodeHttpJob. */
 export const decodePayload = decodeHttpJob;
+/** Results go back through the worker's mailbox, for decodeHttpResult. */
+export const encodeResult = encodeHttpResult;
 
 export async function setup(data: AppSetup): Promise<void> {
   // The application sees Spindle's cheap Request and Response as the globals

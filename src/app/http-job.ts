@@ -50,8 +50,61 @@ export interface HttpJobResult {
   status: number;
   /** header fields, flat: name, value, ... (Set-Cookie kept apart per cookie) */
   headers: string[];
-  /** the body: text (sent as UTF-8), or byte parts in order moved to the I/O thread, or null */
-  body: string | ArrayBuffer[] | null;
+  /**
+   * the body: text (sent as UTF-8), byte parts in order (moved to the I/O
+   * thread), bytes read from a result mailbox, or null
+   */
+  body: string | ArrayBuffer[] | Uint8Array | null;
+}
+
+const BODY_NONE = 0;
+const BODY_BYTES = 1;
+const NON_LATIN1 = /[^\x00-\xff]/;
+
+/**
+ * Writes a result into a worker's result mailbox, for decodeHttpResult on
+ * the I/O thread: u16 status, u32 length, the header fields as latin1 text
+ * separated by LF, a body kind, then the body bytes (text as UTF-8). Returns
+ * -1 when it does not fit, or when a header has an LF or a character past
+ * latin1: such a result goes by message, and the I/O thread rejects it (500).
+ */
+export function encodeHttpResult(result: HttpJobResult, target: Buffer): number {
+  const headers = result.headers;
+  for (let i = 0; i < headers.length; i++) if (headers[i].includes('\n')) return -1;
+  const text = headers.join('\n');
+  if (NON_LATIN1.test(text)) return -1;
+  const body = result.body;
+  const bodyStart = 7 + text.length;
+  let end = bodyStart;
+  if (typeof body === 'string') {
+    if (bodyStart + body.length * 3 > target.byteLength && bodyStart + Buffer.byteLength(body) > target.byteLength) return -1;
+    end += target.write(body, bodyStart, 'utf8');
+  } else if (body !== null) {
+    const parts = Array.isArray(body) ? body.map((part) => new Uint8Array(part)) : [body];
+    for (const part of parts) {
+      if (end + part.byteLength > target.byteLength) return -1;
+      target.set(part, end);
+      end += part.byteLength;
+    }
+  } else if (bodyStart > target.byteLength) {
+    return -1;
+  }
+  target.writeUInt16LE(result.status, 0);
+  target.writeUInt32LE(text.length, 2);
+  target.write(text, 6, 'latin1');
+  target[6 + text.length] = body === null ? BODY_NONE : BODY_BYTES;
+  return end;
+}
+
+/** Reads what encodeHttpResult wrote, copying the body out of the mailbox. */
+export function decodeHttpResult(bytes: Buffer): HttpJobResult {
+  const textLength = bytes.readUInt32LE(2);
+  const bodyStart = 7 + textLength;
+  return {
+    status: bytes.readUInt16LE(0),
+    headers: textLength === 0 ? [] : bytes.toString('latin1', 6, 6 + textLength).split('\n'),
+    body: bytes[6 + textLength] === BODY_NONE ? null : Buffer.from(bytes.subarray(bodyStart)),
+  };
 }
 
 /** What each worker's app module setup receives. */

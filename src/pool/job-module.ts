@@ -22,4 +22,10 @@ export interface JobModule {
    * (default: v8.deserialize, matching the default v8.serialize)
    */
   decodePayload?: (bytes: Buffer) => unknown;
+  /**
+   * optional: writes a result into the worker's result mailbox, for the
+   * pool's `decodeResult` option; returns its length, or -1 when it does not
+   * fit (it then goes by message). Without it, results go by message.
+   */
+  encodeResult?: (result: any, target: Buffer) => number;
 }

@@ -9,9 +9,11 @@
 //   main ◀─{ ready }─── worker      the job module loaded; the worker now takes jobs
 //   main ◀─{ init-error }─ worker   the job module failed to load
 //   main ◀─{ need }──── worker      send me the payload of job id
+//   main ◀─{ results }─ worker      results wait in the worker's mailbox (result-mailbox.ts)
 //   main ◀─{ done }──── worker      the job's result (transferables moved, not copied)
 //   main ◀─{ failed }── worker      the job threw or rejected
 import type { MessagePort } from 'node:worker_threads';
+import type { ResultMailboxMemory } from './result-mailbox.js';
 import type { SharedQueueMemory } from './shared-queue.js';
 
 export interface RunMessage {
@@ -52,6 +54,10 @@ export interface NeedMessage {
   id: number;
 }
 
+export interface ResultsMessage {
+  type: 'results';
+}
+
 export interface DoneMessage {
   type: 'done';
   id: number;
@@ -64,7 +70,7 @@ export interface FailedMessage {
   error: SerializedError;
 }
 
-export type FromWorker = ReadyMessage | InitErrorMessage | NeedMessage | DoneMessage | FailedMessage;
+export type FromWorker = ReadyMessage | InitErrorMessage | NeedMessage | ResultsMessage | DoneMessage | FailedMessage;
 
 export interface SerializedError {
   name: string;
@@ -82,6 +88,10 @@ export interface WorkerData {
   queue: SharedQueueMemory;
   /** this worker's index in the queue's per-worker cells */
   index: number;
+  /** the mailboxes results go back through */
+  results: ResultMailboxMemory;
+  /** whether the pool can read results from the mailboxes (it has a decodeResult) */
+  hasResultDecoder: boolean;
 }
 
 export function serializeError(err: unknown): SerializedError {

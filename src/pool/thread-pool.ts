@@ -17,6 +17,7 @@ import v8 from 'node:v8';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerData } from './messages.js';
 import { JobError, PoolCreationError, PoolError } from './pool-errors.js';
+import { ResultMailboxes } from './result-mailbox.js';
 import { SharedQueue } from './shared-queue.js';
 
 export interface ThreadPoolOptions {
@@ -42,6 +43,12 @@ export interface ThreadPoolOptions {
   encodePayload?: (payload: any, target: Buffer) => number;
   /** bytes of each payload slot in the shared queue (default 4096) */
   payloadSlotBytes?: number;
+  /**
+   * Reads a result the job module's `encodeResult` wrote into a worker's
+   * result mailbox (bytes are reused afterwards: copy what you keep).
+   * Without it, results come by message.
+   */
+  decodeResult?: (bytes: Buffer) => unknown;
 }
 
 export interface ExecuteOptions {
@@ -144,10 +151,12 @@ export class ThreadPool implements AsyncDisposable {
     abortGraceMs: number;
     resourceLimits: ResourceLimits | undefined;
     encodePayload: (payload: unknown, target: Buffer) => number;
+    decodeResult: ((bytes: Buffer) => unknown) | null;
   };
   #jobModule: string;
   #moduleData: unknown;
   #queue: SharedQueue;
+  #mailboxes: ResultMailboxes;
   #workers = new Set<PoolWorker>();
   #freeIndexes: number[] = [];
   #jobs = new Map<number, Job>();
@@ -192,10 +201,12 @@ export class ThreadPool implements AsyncDisposable {
       abortGraceMs,
       resourceLimits: options.resourceLimits,
       encodePayload: options.encodePayload ?? encodeWithV8,
+      decodeResult: options.decodeResult ?? null,
     };
     this.#jobModule = options.module instanceof URL ? options.module.href : options.module;
     this.#moduleData = options.moduleData;
     this.#queue = SharedQueue.create(queueSize, size, options.payloadSlotBytes ?? 4096);
+    this.#mailboxes = ResultMailboxes.create(size);
     for (let i = size - 1; i >= 0; i--) this.#freeIndexes.push(i);
     this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -261,6 +272,7 @@ export class ThreadPool implements AsyncDisposable {
    */
   submit(payload: unknown, transfer: ArrayBuffer[] | undefined, onSettled: JobCallback): JobTicket {
     const job: Job = { id: 0, payload, channel: null, onSettled, isSettled: false, position: 0, slot: -1 };
+    if (this.#options.decodeResult !== null) this.#collectResults();
     if (this.#isClosing) {
       this.#settle(job, new PoolError('ERR_POOL_CLOSED', 'the thread pool is closed'));
       return job;
@@ -390,7 +402,15 @@ export class ThreadPool implements AsyncDisposable {
   #spawn(): void {
     const index = this.#freeIndexes.pop()!;
     this.#queue.clearRunning(index);
-    const workerData: WorkerData = { jobModule: this.#jobModule, jobData: this.#moduleData, queue: this.#queue.memory, index };
+    this.#mailboxes.reset(index);
+    const workerData: WorkerData = {
+      jobModule: this.#jobModule,
+      jobData: this.#moduleData,
+      queue: this.#queue.memory,
+      index,
+      results: this.#mailboxes.memory,
+      hasResultDecoder: this.#options.decodeResult !== null,
+    };
     const thread = new Worker(WORKER_FILE, {
       workerData,
       execArgv: workerExecArgv(process.execArgv),
@@ -438,21 +458,49 @@ export class ThreadPool implements AsyncDisposable {
         }
         break;
       }
-      case 'done':
-      case 'failed': {
-        const job = this.#jobs.get(message.id);
-        if (job === undefined) return;
-        this.#forget(job);
-        if (worker.graceTimer !== null) {
-          // Given up on, but it ended within its grace period: keep the worker.
-          clearTimeout(worker.graceTimer);
-          worker.graceTimer = null;
-        }
-        if (message.type === 'done') this.#settle(job, null, message.result);
-        else this.#settle(job, new JobError(message.error.name, message.error.message, message.error.stack));
+      case 'results':
+        this.#drainMailbox(worker, true);
         break;
-      }
+      case 'done':
+        this.#onResult(worker, message.id, null, message.result);
+        break;
+      case 'failed':
+        this.#onResult(worker, message.id, new JobError(message.error.name, message.error.message, message.error.stack));
+        break;
     }
+  }
+
+  #drainMailbox(worker: PoolWorker, isDoorbell: boolean): void {
+    const decode = this.#options.decodeResult!;
+    this.#mailboxes.drain(worker.index, isDoorbell, (id, bytes) => {
+      if (!this.#jobs.has(id)) return;
+      let result: unknown;
+      try {
+        result = decode(bytes);
+      } catch (err) {
+        this.#onResult(worker, id, err as Error);
+        return;
+      }
+      this.#onResult(worker, id, null, result);
+    });
+  }
+
+  /** Takes the results waiting in every worker's mailbox (cheap when there are none). */
+  #collectResults(): void {
+    for (const worker of this.#workers) this.#drainMailbox(worker, false);
+  }
+
+  /** A job's result or failure, from a message or a mailbox. */
+  #onResult(worker: PoolWorker, id: number, err: Error | null, result?: unknown): void {
+    const job = this.#jobs.get(id);
+    if (job === undefined) return;
+    this.#forget(job);
+    if (worker.graceTimer !== null) {
+      // Given up on, but it ended within its grace period: keep the worker.
+      clearTimeout(worker.graceTimer);
+      worker.graceTimer = null;
+    }
+    this.#settle(job, err, result);
   }
 
   /**
@@ -523,6 +571,7 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   #onWorkerExit(worker: PoolWorker, code: number): void {
+    if (this.#options.decodeResult !== null) this.#drainMailbox(worker, true); // results it left behind
     this.#workers.delete(worker);
     if (worker.graceTimer !== null) clearTimeout(worker.graceTimer);
     const err = worker.exitError;

@@ -7,11 +7,14 @@ import v8 from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { JobContext, JobFunction, JobModule } from './job-module.js';
 import { serializeError, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
+import { ResultMailboxes } from './result-mailbox.js';
 import { SharedQueue } from './shared-queue.js';
 
 const port = parentPort!;
 const setup = workerData as WorkerData;
 const queue = new SharedQueue(setup.queue);
+const mailboxes = new ResultMailboxes(setup.results);
+let encodeResult: ((result: unknown, target: Buffer) => number) | null = null;
 const index = setup.index;
 /** Run at most this long before letting the event loop in (messages, timers). */
 const YIELD_EVERY_MS = 10;
@@ -65,6 +68,13 @@ async function runJob(run: JobFunction, id: number, payload: unknown): Promise<v
   currentAbort = null;
   // Idle before the result is out, so that whoever reads it finds this thread idle.
   queue.finish(index);
+  if (message.type === 'done' && encodeResult !== null) {
+    const result = message.result;
+    const encode = encodeResult;
+    const delivery = mailboxes.put(index, id, (target) => encode(result, target));
+    if (delivery === 'ring') post({ type: 'results' });
+    if (delivery !== 'full') return;
+  }
   try {
     post(message, context.transferList);
   } catch (err) {
@@ -148,6 +158,7 @@ async function start(): Promise<void> {
     if (typeof mod.setup === 'function') await mod.setup(setup.jobData);
     run = mod.default;
     decode = typeof mod.decodePayload === 'function' ? mod.decodePayload : (bytes) => v8.deserialize(bytes);
+    if (typeof mod.encodeResult === 'function' && setup.hasResultDecoder) encodeResult = mod.encodeResult;
   } catch (err) {
     post({ type: 'init-error', error: serializeError(err) });
     process.exit(1);
