@@ -8,6 +8,7 @@
 //   else        → the application, or 404 when there is none
 import type { Handler } from './connection.js';
 import { NOT_FOUND_PAGE } from './demo/pages.js';
+import { disallowedMethod } from './http/methods.js';
 import type { HttpRequest } from './http/request-parser.js';
 import type { HttpResponse } from './http/response.js';
 import type { PoolStats } from './pool/thread-pool.js';
@@ -44,14 +45,6 @@ export function createRouter(app: Handler | null, staticFiles: StaticFiles | nul
 
 const NOT_FOUND: HttpResponse = { status: 404, headers: ['Content-Type', 'text/html; charset=utf-8'], body: NOT_FOUND_PAGE };
 
-export function methodNotAllowed(allow: string): HttpResponse {
-  return {
-    status: 405,
-    headers: ['Allow', allow, 'Content-Type', 'text/plain; charset=utf-8'],
-    body: '405 Method Not Allowed\n',
-  };
-}
-
 /** The path of a target without its query. */
 function pathOf(target: string): string {
   const q = target.indexOf('?');
@@ -66,7 +59,7 @@ function pathOf(target: string): string {
  *   shutting-down graceful shutdown has begun (503: send new work elsewhere)
  */
 function health(request: HttpRequest, state: RouterState): HttpResponse {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed('GET, HEAD');
+  if (request.method !== 'GET' && request.method !== 'HEAD') return disallowedMethod(request.method, 'GET, HEAD');
   const pool = state.poolStats;
   let status = 'ok';
   if (state.isShuttingDown) status = 'shutting-down';

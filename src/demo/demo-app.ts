@@ -7,6 +7,7 @@
 //   GET /cpu?ms=N     a busy CPU loop for N ms (default 100)
 //   any /echo         the request body back, with its Content-Type
 //   GET /panic        throws: the client gets 500, the worker carries on
+import { disallowedMethodStatus } from '../http/methods.js';
 import { HELLO_PAGE, NOT_FOUND_PAGE } from './pages.js';
 
 const HTML = 'text/html; charset=utf-8';
@@ -39,8 +40,11 @@ function spin(ms: number): number {
   return x >>> 0;
 }
 
-function notAllowed(allow: string): Response {
-  return new Response('405 Method Not Allowed\n', { status: 405, headers: { allow, 'content-type': TEXT } });
+/** 405 with Allow for a method this route does not take; 501 for a method nobody registered (RFC 9110 §9.1). */
+function notAllowed(method: string, allow: string): Response {
+  const status = disallowedMethodStatus(method);
+  const text = status === 405 ? '405 Method Not Allowed\n' : '501 Not Implemented\n';
+  return new Response(text, { status, headers: { allow, 'content-type': TEXT } });
 }
 
 export default {
@@ -49,16 +53,16 @@ export default {
     const method = request.method;
     switch (url.pathname) {
       case '/':
-        if (method !== 'GET' && method !== 'HEAD') return notAllowed('GET, HEAD');
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
         return new Response(HELLO_PAGE, { headers: { 'content-type': HTML } });
       case '/sleep': {
-        if (method !== 'GET' && method !== 'HEAD') return notAllowed('GET, HEAD');
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
         const ms = msParam(url, 5000);
         sleepBlocking(ms);
         return new Response(`slept ${ms} ms\n`, { headers: { 'content-type': TEXT } });
       }
       case '/cpu': {
-        if (method !== 'GET' && method !== 'HEAD') return notAllowed('GET, HEAD');
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
         const ms = msParam(url, 100);
         const x = spin(ms);
         return new Response(`cpu ${ms} ms, ${x}\n`, { headers: { 'content-type': TEXT } });

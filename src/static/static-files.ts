@@ -9,6 +9,7 @@
 import { createReadStream, promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpRequest } from '../http/request-parser.js';
+import { disallowedMethod } from '../http/methods.js';
 import { getHeader, type HttpResponse } from '../http/response.js';
 import { parseRange, resolveRange } from './byte-range.js';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.js';
@@ -119,7 +120,7 @@ export class StaticFiles {
   #serveFile(request: HttpRequest, info: FileInfo): MaybePromise<HttpResponse> {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') {
-      return { status: 405, headers: ['Allow', 'GET, HEAD', 'Content-Type', TEXT], body: '405 Method Not Allowed\n' };
+      return disallowedMethod(method, 'GET, HEAD');
     }
     if (getHeader(request.headers, 'accept-encoding') === undefined) return this.#respond(request, info, null, null);
     // Which precompressed siblings exist (cached like any file).
@@ -212,7 +213,7 @@ export class StaticFiles {
 
   async #listing(request: HttpRequest, dir: string, urlPath: string): Promise<HttpResponse> {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return { status: 405, headers: ['Allow', 'GET, HEAD', 'Content-Type', TEXT], body: '405 Method Not Allowed\n' };
+      return disallowedMethod(request.method, 'GET, HEAD');
     }
     const entries = await fs.readdir(dir, { withFileTypes: true });
     const visible = entries

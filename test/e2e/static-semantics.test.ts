@@ -358,6 +358,13 @@ test('POST, PUT, DELETE on a file → 405 with Allow: GET, HEAD', async (t) => {
   assert.equal((await request(t, port, '/hello.txt')).body.toString(), 'hello, world\n', 'nothing was changed');
 });
 
+test('a method no registry knows on a file → 501 with Allow: GET, HEAD (RFC 9110 §9.1)', async (t) => {
+  const port = await serve(t);
+  const response = await request(t, port, '/hello.txt', { method: 'BREW' });
+  assert.equal(response.status, 501);
+  assert.equal(header(response, 'allow'), 'GET, HEAD');
+});
+
 test('HEAD has the same headers as GET, Content-Length included, and no body', async (t) => {
   const port = await serve(t);
   for (const target of ['/hello.txt', '/large.bin', '/', '/coded.txt']) {

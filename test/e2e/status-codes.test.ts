@@ -69,6 +69,17 @@ test('answers 405 with Allow for a method / does not support', async (t) => {
   assert.equal(header(health, 'allow'), 'GET, HEAD');
 });
 
+test('answers 501 with Allow to a method no registry knows (RFC 9110 §9.1), 405 to a known one', async (t) => {
+  const { port } = await startServer(t);
+  const client = await connect(t, port);
+  await client.write('BREW / HTTP/1.1\r\nHost: x\r\n\r\nPROPFIND / HTTP/1.1\r\nHost: x\r\n\r\nBREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  const [brew, propfind, health] = await client.readResponses(3);
+  assertResponse(brew, 501, { isClosing: false });
+  assert.equal(header(brew, 'allow'), 'GET, HEAD');
+  assertResponse(propfind, 405, { isClosing: false });
+  assertResponse(health, 501, { isClosing: false });
+});
+
 test('answers 501 to CONNECT: Spindle is not a tunnel', async (t) => {
   const { port } = await startServer(t);
   const client = await connect(t, port);
