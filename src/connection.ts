@@ -11,7 +11,7 @@
 // when every earlier one has been, so handlers may finish in any order.
 import type { Socket } from 'node:net';
 import { HttpError } from './http/http-error.js';
-import { HEAD, MESSAGE, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
+import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
 import {
   FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, errorResponse, getHeader, serializeHead, statusHasNoBody,
   type Framing, type HttpResponse,
