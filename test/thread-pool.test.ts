@@ -133,6 +133,15 @@ test('a job past its deadline fails with ERR_JOB_TIMEOUT; its worker is replaced
   assert.equal(await run(pool, { kind: 'echo', value: 'ok' }), 'ok');
 });
 
+test('a worker still running a timed-out job during its grace period is not counted ready', async (t) => {
+  const pool = await startPool(t, { size: 2, jobTimeoutMs: 200, abortGraceMs: 1500 });
+  const spinning = run(pool, { kind: 'spin', ms: 60_000 });
+  await assertPoolError(spinning, 'ERR_JOB_TIMEOUT');
+  assert.equal(pool.stats.ready, 1, 'one of two is spinning on a job given up on');
+  await waitForReplacement(pool, 1);
+  assert.equal(pool.stats.ready, 2);
+});
+
 test('a deadline longer than the longest timer delay (about 24.8 days) does not fire early', async (t) => {
   const warnings: string[] = [];
   const onWarning = (warning: Error): void => {

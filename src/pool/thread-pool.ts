@@ -64,7 +64,7 @@ export interface PoolStats {
   busy: number;
   /** jobs waiting for a worker */
   queued: number;
-  /** workers started and ready for jobs */
+  /** workers started and ready for jobs (not counting one still running a job given up on) */
   ready: number;
   /** workers that died or were terminated and were replaced, since start */
   restarts: number;
@@ -225,7 +225,9 @@ export class ThreadPool implements AsyncDisposable {
     let ready = 0;
     let busy = 0;
     for (const worker of this.#workers) {
-      if (worker.isReady) ready++;
+      // A worker still running a job that was given up on is not ready: it
+      // is about to be replaced unless the job ends within its grace period.
+      if (worker.isReady && worker.graceTimer === null) ready++;
       if (this.#queue.runningOn(worker.index) !== 0) busy++;
     }
     let waiting = 0;
