@@ -122,8 +122,8 @@ export class StaticFiles {
     if (method !== 'GET' && method !== 'HEAD') {
       return disallowedMethod(method, 'GET, HEAD');
     }
-    if (getHeader(request.headers, 'accept-encoding') === undefined) return this.#respond(request, info, null, null);
-    // Which precompressed siblings exist (cached like any file).
+    // Which precompressed siblings exist (cached like any file), also when this
+    // client takes none: the response still varies by Accept-Encoding (Vary).
     const br = this.#cache.lookup(info.path + '.br');
     const gzip = this.#cache.lookup(info.path + '.gz');
     if (br instanceof Promise || gzip instanceof Promise) {

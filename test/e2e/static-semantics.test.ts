@@ -462,6 +462,8 @@ test('no Accept-Encoding, or only identity, gets the identity bytes', async (t) 
     const response = await encoded(t, port, '/coded.txt', value);
     assert.equal(header(response, 'content-encoding'), undefined, String(value));
     assert.equal(response.body.toString(), CODED, String(value));
+    // RFC 9110 §12.5.5: the answer still depends on Accept-Encoding, so caches must know.
+    assert.equal(header(response, 'vary'), 'Accept-Encoding', String(value));
   }
   const onlyGz = await encoded(t, port, '/gz-only.txt', 'br');
   assert.equal(header(onlyGz, 'content-encoding'), undefined, 'no .br sibling: identity');
