@@ -1,7 +1,7 @@
 // One socket's life: read bytes → parse → dispatch → write responses in
 // request order → keep alive or close. Every socket is owned by exactly one
-// Connection; its handlers are named fields bound to it, so the lifecycle
-// reads on one screen (as in Node's connectionListenerInternal).
+// Connection, one state object with its handlers beside it, so the
+// lifecycle reads on one screen (as in Node's connectionListenerInternal).
 //
 //   accept ─▶ reading head ─▶ reading body ─▶ dispatched ─▶ response written ─┬─▶ idle (keep-alive) ─▶ reading head …
 //                 │                │                                           └─▶ closing ─▶ closed
@@ -140,11 +140,6 @@ export class Connection {
     socket.on('timeout', Connection.#socketTimeoutListener);
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
     this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
-  }
-
-  /** True when no request is being received, handled or answered. */
-  get isIdle(): boolean {
-    return this.#queue.length === 0 && !this.#isStreaming && this.#parser.isIdle;
   }
 
   /**

@@ -258,6 +258,15 @@ export class RequestParser {
   }
 }
 
+/** The first value of a request header field (names are lower-cased by the parser), or undefined. */
+export function getRequestHeader(request: HttpRequest, lowerName: string): string | undefined {
+  const headers = request.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === lowerName) return headers[i + 1];
+  }
+  return undefined;
+}
+
 function headerSectionTooLarge(limits: ParserLimits): HttpError {
   return new HttpError(431, 'ERR_HEADERS_TOO_LARGE', `header section is larger than ${limits.maxHeaderBytes} bytes`);
 }

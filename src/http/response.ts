@@ -97,7 +97,7 @@ export function serializeHead(response: HttpResponse, options: HeadOptions): str
   return head + '\r\n';
 }
 
-/** The first value of a header field in a flat list, matched case-insensitively. */
+/** The first value of a response header field (names as the handler wrote them), matched case-insensitively. */
 export function getHeader(headers: string[], lowerName: string): string | undefined {
   for (let i = 0; i < headers.length; i += 2) {
     if (headers[i].toLowerCase() === lowerName) return headers[i + 1];

@@ -139,11 +139,6 @@ export class SharedQueue {
     return Atomics.load(this.#control, WAITERS);
   }
 
-  /** True while a worker naps between jobs: it will take the next one without being woken. */
-  get hasNapper(): boolean {
-    return Atomics.load(this.#control, NAPPER) === 1;
-  }
-
   /** How long (ms) the oldest job not yet taken has waited; -1 when none waits. I/O thread only. */
   oldestWaitMs(now: number): number {
     const head = Atomics.load(this.#control, HEAD);
@@ -192,6 +187,7 @@ export class SharedQueue {
     return this.#startedAt[worker];
   }
 
+  /** Marks a worker idle: by the worker once its job ends, by the I/O thread for a new thread. */
   clearRunning(worker: number): void {
     Atomics.store(this.#running, worker, 0);
   }
@@ -227,10 +223,6 @@ export class SharedQueue {
     }
   }
 
-  /** Marks worker `index` idle after its job settled. */
-  finish(index: number): void {
-    Atomics.store(this.#running, index, 0);
-  }
 
   /**
    * Resolves when a job may have been pushed (at once if one already is).

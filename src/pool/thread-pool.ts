@@ -522,8 +522,12 @@ export class ThreadPool implements AsyncDisposable {
     this.#wakeTimer = null;
     const waitedMs = this.#queue.oldestWaitMs(performance.now());
     if (waitedMs < 0) return;
-    if (waitedMs >= WAKE_AFTER_MS) this.#queue.wakeOne();
-    this.#armWakeCheck(Math.max(1, Math.ceil(WAKE_AFTER_MS - Math.max(0, waitedMs % WAKE_AFTER_MS))));
+    if (waitedMs >= WAKE_AFTER_MS) {
+      this.#queue.wakeOne();
+      this.#armWakeCheck(WAKE_AFTER_MS);
+    } else {
+      this.#armWakeCheck(WAKE_AFTER_MS - waitedMs);
+    }
   };
 
   /** Deadlines are checked a few times per timeout while jobs are in flight: O(threads) each. */

@@ -67,7 +67,7 @@ async function runJob(run: JobFunction, id: number, payload: unknown): Promise<v
   currentId = 0;
   currentAbort = null;
   // Idle before the result is out, so that whoever reads it finds this thread idle.
-  queue.finish(index);
+  queue.clearRunning(index);
   if (message.type === 'done' && encodeResult !== null) {
     const result = message.result;
     const encode = encodeResult;
@@ -106,7 +106,7 @@ async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): P
     } else {
       const sent = await requestPayload(job.id);
       if (sent === null) {
-        queue.finish(index);
+        queue.clearRunning(index);
         continue;
       }
       payload = sent.value;

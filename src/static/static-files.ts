@@ -8,9 +8,9 @@
 // (206/416) → content coding → 200.
 import { createReadStream, promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { HttpRequest } from '../http/request-parser.js';
+import { getRequestHeader, type HttpRequest } from '../http/request-parser.js';
 import { disallowedMethod } from '../http/methods.js';
-import { getHeader, type HttpResponse } from '../http/response.js';
+import type { HttpResponse } from '../http/response.js';
 import { parseRange, resolveRange } from './byte-range.js';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.js';
 import { chooseCoding, compressedFile, isCompressible, type Coding } from './content-coding.js';
@@ -134,7 +134,7 @@ export class StaticFiles {
 
   #respond(request: HttpRequest, info: FileInfo, br: FileInfo | null, gzip: FileInfo | null): MaybePromise<HttpResponse> {
     const method = request.method;
-    const header = (name: string): string | undefined => getHeader(request.headers, name);
+    const header = (name: string): string | undefined => getRequestHeader(request, name);
     const isCompressibleType = isCompressible(info.contentType);
     const headers = [
       'Content-Type', info.contentType,
