@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createAppDispatcher } from './app/app-dispatcher.js';
-import { decodeHttpResult, encodeHttpJob, type AppSetup } from './app/http-job.js';
+import { JOB_SLOT_BYTES, RESULT_SLOT_BYTES, decodeHttpResult, encodeHttpJob, type AppSetup } from './app/http-job.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionHost, type Handler } from './connection.js';
 import { createRouter } from './router.js';
@@ -53,6 +53,8 @@ export class Server {
         queueSize: config.queueSize,
         jobTimeoutMs: config.jobTimeoutMs,
         encodePayload: encodeHttpJob,
+        payloadSlotBytes: JOB_SLOT_BYTES,
+        resultSlotBytes: RESULT_SLOT_BYTES,
         decodeResult: decodeHttpResult,
       });
       app = createAppDispatcher(this.pool, {

@@ -6,7 +6,7 @@ import type { HttpRequest } from '../http/request-parser.js';
 import { errorResponse, type HttpResponse } from '../http/response.js';
 import { JobError, PoolError } from '../pool/pool-errors.js';
 import type { ThreadPool } from '../pool/thread-pool.js';
-import type { HttpJob, HttpJobResult } from './http-job.js';
+import { SHARED_BODY_BYTES, type HttpJob, type HttpJobResult } from './http-job.js';
 
 export interface AppDispatcherOptions {
   /** scheme of the absolute URL handed to the application */
@@ -15,9 +15,6 @@ export interface AppDispatcherOptions {
   fallbackAuthority: () => string;
   log: (message: string) => void;
 }
-
-/** Bodies up to this size travel in the pool's shared queue (a slot is 4 KiB with the head). */
-const SHARED_BODY_BYTES = 2048;
 
 export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOptions): Handler {
   return (request: HttpRequest, connection: Connection): Promise<HttpResponse> => {

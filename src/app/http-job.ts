@@ -1,5 +1,18 @@
-// The messages of one HTTP exchange between the I/O thread and a worker:
-// plain data plus transferred body bytes. Imported by both sides.
+// The messages of one HTTP exchange between the I/O thread and a worker, and
+// their codec: plain data plus body bytes. Imported by both sides.
+//
+// A job travels in one payload slot of the pool's shared queue when its head
+// and body fit (JOB_SLOT_BYTES); a body larger than SHARED_BODY_BYTES is
+// moved by message instead, so that a slot always has room for the head
+// beside the body it holds. Results come back in result mailbox slots of
+// RESULT_SLOT_BYTES, or by message when they do not fit.
+
+/** bytes of a payload slot in the pool's shared queue */
+export const JOB_SLOT_BYTES = 4096;
+/** request bodies up to this size are copied into the job's slot with the head; larger ones are transferred */
+export const SHARED_BODY_BYTES = JOB_SLOT_BYTES / 2;
+/** bytes of a result slot in a worker's result mailbox */
+export const RESULT_SLOT_BYTES = 4096;
 
 /** A request, as the worker needs it to build a fetch `Request`. */
 export interface HttpJob {

@@ -5,7 +5,6 @@
 //   main ──{ run }────▶ worker      a payload too large for the shared queue (asked for with need)
 //   main ──{ skip }───▶ worker      that job was cancelled meanwhile
 //   main ──{ abort }──▶ worker      the job's deadline passed or its client left
-//   main ──{ close }──▶ worker      exit: the book's Terminate, then join
 //   main ◀─{ ready }─── worker      the job module loaded; the worker now takes jobs
 //   main ◀─{ init-error }─ worker   the job module failed to load
 //   main ◀─{ need }──── worker      send me the payload of job id
@@ -34,11 +33,7 @@ export interface AbortMessage {
   id: number;
 }
 
-export interface CloseMessage {
-  type: 'close';
-}
-
-export type ToWorker = RunMessage | SkipMessage | AbortMessage | CloseMessage;
+export type ToWorker = RunMessage | SkipMessage | AbortMessage;
 
 export interface ReadyMessage {
   type: 'ready';

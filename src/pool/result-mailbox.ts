@@ -30,7 +30,7 @@ export class ResultMailboxes {
   #slotsPerWorker: number;
   #slotBytes: number;
 
-  static create(workers: number, slotsPerWorker = 8, slotBytes = 4096): ResultMailboxes {
+  static create(workers: number, slotBytes: number, slotsPerWorker = 8): ResultMailboxes {
     return new ResultMailboxes({
       control: new SharedArrayBuffer(workers * CELLS * 4),
       slots: new SharedArrayBuffer(workers * slotsPerWorker * slotBytes),

@@ -4,7 +4,7 @@
 // not a message and a wake-up: a busy worker goes straight from one job to
 // the next, and a sleeping one is woken only when it is needed.
 //
-//   control  [ HEAD | TAIL | SEQ | WAITERS ]
+//   control  [ HEAD | TAIL | SEQ | WAITERS | NAPPER | CLOSED ]
 //   ring     one Int32 pair per position, HEAD ▶ ... ◀ TAIL (FIFO):
 //              word  +id  ready: job id, not taken yet
 //                    -id  taken: a worker is reading its payload
@@ -25,6 +25,8 @@ const SEQ = 2;
 const WAITERS = 3;
 /** 1 while one worker naps between jobs instead of sleeping in its event loop */
 const NAPPER = 4;
+/** 1 once the pool closed the channel: no job is pushed after it */
+const CLOSED = 5;
 
 /** How long the napping worker keeps looking for a job, and how often. */
 const NAP_TOTAL_MS = 1;
@@ -134,6 +136,22 @@ export class SharedQueue {
     return tail;
   }
 
+  /**
+   * Closes the channel: the book's dropping of the `Sender`. Workers finish
+   * the jobs still queued, then their loops end. Every sleeper is woken to
+   * see it.
+   */
+  close(): void {
+    Atomics.store(this.#control, CLOSED, 1);
+    Atomics.add(this.#control, SEQ, 1);
+    Atomics.notify(this.#control, SEQ);
+  }
+
+  /** True once close() was called (jobs may still be queued). */
+  get isClosed(): boolean {
+    return Atomics.load(this.#control, CLOSED) === 1;
+  }
+
   /** Workers asleep in their event loop, waiting for a job. */
   get sleepers(): number {
     return Atomics.load(this.#control, WAITERS);
@@ -223,9 +241,9 @@ export class SharedQueue {
     }
   }
 
-
   /**
-   * Resolves when a job may have been pushed (at once if one already is).
+   * Resolves when a job may have been pushed, or the queue closed (at once
+   * if either is already so).
    *
    * One worker at a time first naps: it looks for a job every 50 µs for a
    * millisecond, blocked in Atomics.wait, before it goes to sleep in its
@@ -235,13 +253,13 @@ export class SharedQueue {
    */
   async waitForJob(): Promise<void> {
     const control = this.#control;
-    if (this.length > 0) return;
+    if (this.#hasWork()) return;
     if (Atomics.compareExchange(control, NAPPER, 0, 1) === 0) {
       try {
         const until = performance.now() + NAP_TOTAL_MS;
         while (performance.now() < until) {
           const seq = Atomics.load(control, SEQ);
-          if (this.length > 0) return;
+          if (this.#hasWork()) return;
           Atomics.wait(control, SEQ, seq, NAP_STEP_MS);
         }
       } finally {
@@ -249,14 +267,18 @@ export class SharedQueue {
       }
     }
     const seq = Atomics.load(control, SEQ);
-    if (this.length > 0) return;
+    if (this.#hasWork()) return;
     Atomics.add(control, WAITERS, 1);
     try {
-      if (this.length > 0) return;
+      if (this.#hasWork()) return;
       const result = Atomics.waitAsync(control, SEQ, seq);
       if (result.async) await result.value;
     } finally {
       Atomics.sub(control, WAITERS, 1);
     }
+  }
+
+  #hasWork(): boolean {
+    return this.length > 0 || Atomics.load(this.#control, CLOSED) === 1;
   }
 }

@@ -12,75 +12,19 @@
 // #jobs until its result arrives, it is cancelled before a worker took it,
 // or its worker exits; a job's payload slot is freed exactly then. Deadlines
 // start when a worker takes the job, not while it waits.
-import os from 'node:os';
-import v8 from 'node:v8';
-import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
-import type { FromWorker, ToWorker, WorkerData } from './messages.js';
-import { JobError, PoolCreationError, PoolError } from './pool-errors.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { DeadlineClock } from './deadlines.js';
+import type { FromWorker, WorkerData } from './messages.js';
+import { JobError, PoolError } from './pool-errors.js';
+import { resolvePoolOptions, type ExecuteOptions, type JobCallback, type JobTicket, type PoolStats, type ResolvedPoolOptions, type ThreadPoolOptions } from './pool-options.js';
+import { PoolWorker, startThread } from './pool-worker.js';
 import { ResultMailboxes } from './result-mailbox.js';
 import { SharedQueue } from './shared-queue.js';
+import { StartBackoff } from './start-backoff.js';
+import { WakePolicy } from './wake-policy.js';
 
-export interface ThreadPoolOptions {
-  /** the module each worker imports once; its default export runs every job */
-  module: string | URL;
-  /** handed to the module's optional `setup(data)` export in each worker */
-  moduleData?: unknown;
-  /** workers (default os.availableParallelism()) */
-  size?: number;
-  /** jobs that may wait for a worker (default 1024) */
-  queueSize?: number;
-  /** deadline of a running job; 0 for none (default 30 s) */
-  jobTimeoutMs?: number;
-  /** after a job is aborted, how long it may keep its worker before the worker is terminated (default 1 s) */
-  abortGraceMs?: number;
-  /** heap limits of each worker (node:worker_threads resourceLimits) */
-  resourceLimits?: ResourceLimits;
-  /**
-   * Writes a payload into the shared queue: returns its length, or -1 when
-   * it does not fit (it is then posted as a message). The job module's
-   * `decodePayload` reads it back. Default: v8.serialize / v8.deserialize.
-   */
-  encodePayload?: (payload: any, target: Buffer) => number;
-  /** bytes of each payload slot in the shared queue (default 4096) */
-  payloadSlotBytes?: number;
-  /**
-   * Reads a result the job module's `encodeResult` wrote into a worker's
-   * result mailbox (bytes are reused afterwards: copy what you keep).
-   * Without it, results come by message.
-   */
-  decodeResult?: (bytes: Buffer) => unknown;
-}
 
-export interface ExecuteOptions {
-  /** ArrayBuffers of the payload to move to the worker instead of copying (the payload then goes by message) */
-  transfer?: ArrayBuffer[];
-  /** aborting drops a queued job, or aborts a running one (its worker is replaced if it does not stop) */
-  signal?: AbortSignal;
-}
-
-export interface PoolStats {
-  threads: number;
-  /** workers running a job */
-  busy: number;
-  /** jobs waiting for a worker */
-  queued: number;
-  /** workers started and ready for jobs (not counting one still running a job given up on) */
-  ready: number;
-  /** workers that died or were terminated and were replaced, since start */
-  restarts: number;
-  /** when workers keep failing to start, the delay before the next attempt */
-  backoffMs: number;
-  /** the latest reason a worker failed to start or died */
-  lastError: string | null;
-}
-
-/** Called once when a job settles: with an error, or with null and the result. */
-export type JobCallback = (err: Error | null, result?: unknown) => void;
-
-/** A submitted job, for cancel(). */
-export interface JobTicket {
-  readonly isSettled: boolean;
-}
+export type { ExecuteOptions, JobCallback, JobTicket, PoolStats, ThreadPoolOptions } from './pool-options.js';
 
 interface Job extends JobTicket {
   id: number;
@@ -95,64 +39,12 @@ interface Job extends JobTicket {
   slot: number;
 }
 
-/** The book's `Worker`: an id and the thread's JoinHandle. */
-class PoolWorker {
-  readonly id: number;
-  /** its cells in the shared queue */
-  readonly index: number;
-  readonly thread: Worker;
-  isReady = false;
-  /** running once its job was given up on: the worker is terminated if the job does not end */
-  graceTimer: NodeJS.Timeout | null = null;
-  exitError: Error | null = null;
-  readonly exited: Promise<number>;
-
-  constructor(id: number, index: number, thread: Worker) {
-    this.id = id;
-    this.index = index;
-    this.thread = thread;
-    this.exited = new Promise((resolve) => thread.once('exit', resolve));
-  }
-
-  post(message: ToWorker, transfer?: readonly (ArrayBuffer | MessagePort)[]): void {
-    this.thread.postMessage(message, transfer as ArrayBuffer[] | undefined);
-  }
-}
-
-const WORKER_FILE = new URL('./worker-main.js', import.meta.url);
-const MAX_BACKOFF_MS = 5000;
 const MAX_JOB_ID = 0x7fffffff;
-/** A job that waits this long wakes a sleeping worker (see #armWakeCheck). */
-const WAKE_AFTER_MS = 1;
 
-/**
- * The parent's node flags a worker can take: loaders and the like (an app in
- * TypeScript may need --import), but not --eval or --input-type (they would
- * stop the worker file from loading) nor V8's heap flags, which a Worker
- * refuses (set its resourceLimits instead).
- */
-function workerExecArgv(parent: string[]): string[] {
-  return parent.filter((arg) =>
-    !/^--(input-type|eval|print|test|max-|min-|semi-space|initial-|stack-size|expose-gc|expose_gc)/.test(arg) && arg !== '-e' && arg !== '-p');
-}
-
-function encodeWithV8(payload: unknown, target: Buffer): number {
-  const bytes = v8.serialize(payload);
-  if (bytes.byteLength > target.byteLength) return -1;
-  target.set(bytes);
-  return bytes.byteLength;
-}
 
 export class ThreadPool implements AsyncDisposable {
   readonly size: number;
-  #options: {
-    queueSize: number;
-    jobTimeoutMs: number;
-    abortGraceMs: number;
-    resourceLimits: ResourceLimits | undefined;
-    encodePayload: (payload: unknown, target: Buffer) => number;
-    decodeResult: ((bytes: Buffer) => unknown) | null;
-  };
+  #options: ResolvedPoolOptions;
   #jobModule: string;
   #moduleData: unknown;
   #queue: SharedQueue;
@@ -162,12 +54,10 @@ export class ThreadPool implements AsyncDisposable {
   #jobs = new Map<number, Job>();
   #nextJobId = 1;
   #nextWorkerId = 1;
-  #wakeTimer: NodeJS.Timeout | null = null;
-  #deadlineTimer: NodeJS.Timeout | null = null;
+  #wakePolicy: WakePolicy;
+  #deadlines: DeadlineClock;
   #restarts = 0;
-  #startFailures = 0;
-  #backoffMs = 0;
-  #respawnTimers = new Set<NodeJS.Timeout>();
+  #backoff = new StartBackoff();
   #lastError: string | null = null;
   #isClosing = false;
   #closed: Promise<void> | null = null;
@@ -178,35 +68,16 @@ export class ThreadPool implements AsyncDisposable {
   #isReady = false;
 
   constructor(options: ThreadPoolOptions) {
-    const size = options.size ?? os.availableParallelism();
-    if (!Number.isInteger(size) || size < 1) {
-      throw new PoolCreationError(`a thread pool needs a whole number of threads, at least 1; got ${String(size)}`);
-    }
-    const queueSize = options.queueSize ?? 1024;
-    if (!Number.isInteger(queueSize) || queueSize < 0) {
-      throw new PoolCreationError(`queueSize must be a whole number, at least 0; got ${String(queueSize)}`);
-    }
-    const jobTimeoutMs = options.jobTimeoutMs ?? 30_000;
-    if (!Number.isInteger(jobTimeoutMs) || jobTimeoutMs < 0) {
-      throw new PoolCreationError(`jobTimeoutMs must be a whole number of milliseconds; got ${String(jobTimeoutMs)}`);
-    }
-    const abortGraceMs = options.abortGraceMs ?? 1000;
-    if (!Number.isInteger(abortGraceMs) || abortGraceMs < 0) {
-      throw new PoolCreationError(`abortGraceMs must be a whole number of milliseconds; got ${String(abortGraceMs)}`);
-    }
+    const resolved = resolvePoolOptions(options);
+    const size = resolved.size;
     this.size = size;
-    this.#options = {
-      queueSize,
-      jobTimeoutMs,
-      abortGraceMs,
-      resourceLimits: options.resourceLimits,
-      encodePayload: options.encodePayload ?? encodeWithV8,
-      decodeResult: options.decodeResult ?? null,
-    };
+    this.#options = resolved;
     this.#jobModule = options.module instanceof URL ? options.module.href : options.module;
     this.#moduleData = options.moduleData;
-    this.#queue = SharedQueue.create(queueSize, size, options.payloadSlotBytes ?? 4096);
-    this.#mailboxes = ResultMailboxes.create(size);
+    this.#queue = SharedQueue.create(resolved.queueSize, size, resolved.payloadSlotBytes);
+    this.#mailboxes = ResultMailboxes.create(size, resolved.resultSlotBytes);
+    this.#wakePolicy = new WakePolicy(this.#queue, size);
+    this.#deadlines = new DeadlineClock(resolved.jobTimeoutMs, () => this.#checkDeadlines());
     for (let i = size - 1; i >= 0; i--) this.#freeIndexes.push(i);
     this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -241,7 +112,7 @@ export class ThreadPool implements AsyncDisposable {
       queued: Math.max(0, waiting - this.#idleWorkers()),
       ready,
       restarts: this.#restarts,
-      backoffMs: this.#backoffMs,
+      backoffMs: this.#backoff.delayMs,
       lastError: this.#lastError,
     };
   }
@@ -305,11 +176,10 @@ export class ThreadPool implements AsyncDisposable {
     }
     job.position = position;
     job.slot = this.#queue.slotOf(position);
-    if (this.#queue.sleepers === this.size) this.#queue.wakeOne(); // nobody awake to take it
-    if (this.#wakeTimer === null) this.#armWakeCheck(WAKE_AFTER_MS);
+    this.#wakePolicy.onJobPushed();
     if (job.slot >= 0) job.payload = null; // it is in the queue now
     this.#jobs.set(job.id, job);
-    if (this.#deadlineTimer === null && this.#options.jobTimeoutMs > 0) this.#startDeadlineChecks();
+    this.#deadlines.start();
     return job;
   }
 
@@ -335,14 +205,17 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   /**
-   * The book's `Drop`: stop taking jobs, finish running and queued ones, then
-   * join every worker. Idempotent.
+   * The book's `Drop`: close the channel, so that each worker finishes the
+   * jobs still queued and its loop ends when it finds the queue closed and
+   * empty (the book's `recv` error and `break`); then join every worker.
+   * Idempotent.
    */
   close(): Promise<void> {
     if (this.#closed !== null) return this.#closed;
     this.#isClosing = true;
     this.#closed = (async () => {
       this.#failStrandedJobs();
+      this.#queue.close();
       if (this.#jobs.size > 0) {
         await new Promise<void>((resolve) => { this.#onIdle = resolve; });
       }
@@ -387,15 +260,15 @@ export class ThreadPool implements AsyncDisposable {
     return null;
   }
 
+  /** The book's `join` of each worker: ready ones end their loops themselves; one still loading has nothing to finish. */
   async #joinAll(): Promise<void> {
-    for (const timer of this.#respawnTimers) clearTimeout(timer);
-    this.#respawnTimers.clear();
-    this.#stopDeadlineChecks();
-    if (this.#wakeTimer !== null) clearTimeout(this.#wakeTimer);
+    this.#backoff.cancel();
+    this.#deadlines.stop();
+    this.#wakePolicy.stop();
+    this.#queue.close();
     const exits: Promise<number>[] = [];
     for (const worker of this.#workers) {
-      if (worker.isReady) worker.post({ type: 'close' });
-      else void worker.thread.terminate();
+      if (!worker.isReady) void worker.thread.terminate();
       exits.push(worker.exited);
     }
     await Promise.all(exits);
@@ -413,13 +286,7 @@ export class ThreadPool implements AsyncDisposable {
       results: this.#mailboxes.memory,
       hasResultDecoder: this.#options.decodeResult !== null,
     };
-    const thread = new Worker(WORKER_FILE, {
-      workerData,
-      execArgv: workerExecArgv(process.execArgv),
-      resourceLimits: this.#options.resourceLimits,
-      stderr: false,
-      stdout: false,
-    });
+    const thread = startThread(workerData, this.#options.resourceLimits);
     const worker = new PoolWorker(this.#nextWorkerId++, index, thread);
     this.#workers.add(worker);
     thread.on('message', (message: FromWorker) => this.#onWorkerMessage(worker, message));
@@ -431,8 +298,7 @@ export class ThreadPool implements AsyncDisposable {
     switch (message.type) {
       case 'ready':
         worker.isReady = true;
-        this.#startFailures = 0;
-        this.#backoffMs = 0;
+        this.#backoff.onStarted();
         if (!this.#isReady && [...this.#workers].every((w) => w.isReady)) {
           this.#isReady = true;
           this.#resolveReady();
@@ -497,57 +363,13 @@ export class ThreadPool implements AsyncDisposable {
     const job = this.#jobs.get(id);
     if (job === undefined) return;
     this.#forget(job);
-    if (worker.graceTimer !== null) {
-      // Given up on, but it ended within its grace period: keep the worker.
-      clearTimeout(worker.graceTimer);
-      worker.graceTimer = null;
-    }
+    worker.clearGraceTimer(); // given up on, but it ended within its grace period: keep the worker
     this.#settle(job, err, result);
   }
 
-  /**
-   * Who wakes sleeping workers, and when. On a machine with few cores, a
-   * worker woken for every small job costs more than it helps (measured on
-   * two cores: one worker taking every GET / answers 60 % more requests than
-   * four woken in turn). So a sleeping worker is woken at once only when no
-   * worker is awake; otherwise only when a job has waited WAKE_AFTER_MS,
-   * that is, when the awake workers are busy with longer jobs.
-   */
-  #armWakeCheck(delayMs: number): void {
-    this.#wakeTimer = setTimeout(this.#checkWaiting, delayMs);
-    this.#wakeTimer.unref();
-  }
-
-  #checkWaiting = (): void => {
-    this.#wakeTimer = null;
-    const waitedMs = this.#queue.oldestWaitMs(performance.now());
-    if (waitedMs < 0) return;
-    if (waitedMs >= WAKE_AFTER_MS) {
-      this.#queue.wakeOne();
-      this.#armWakeCheck(WAKE_AFTER_MS);
-    } else {
-      this.#armWakeCheck(WAKE_AFTER_MS - waitedMs);
-    }
-  };
-
-  /** Deadlines are checked a few times per timeout while jobs are in flight: O(threads) each. */
-  #startDeadlineChecks(): void {
-    const timeoutMs = this.#options.jobTimeoutMs;
-    const everyMs = Math.max(10, Math.min(1000, Math.floor(timeoutMs / 10)));
-    this.#deadlineTimer = setInterval(() => this.#checkDeadlines(), everyMs);
-    this.#deadlineTimer.unref();
-  }
-
-  #stopDeadlineChecks(): void {
-    if (this.#deadlineTimer !== null) clearInterval(this.#deadlineTimer);
-    this.#deadlineTimer = null;
-  }
-
-  #checkDeadlines(): void {
-    if (this.#jobs.size === 0) {
-      this.#stopDeadlineChecks();
-      return;
-    }
+  /** Gives up on each running job past its deadline; false once no job is in flight. */
+  #checkDeadlines(): boolean {
+    if (this.#jobs.size === 0) return false;
     const timeoutMs = this.#options.jobTimeoutMs;
     const now = Date.now();
     for (const worker of this.#workers) {
@@ -559,6 +381,7 @@ export class ThreadPool implements AsyncDisposable {
         this.#giveUp(worker, job, new PoolError('ERR_JOB_TIMEOUT', `the job ran longer than ${timeoutMs} ms`));
       }
     }
+    return true;
   }
 
   /**
@@ -568,7 +391,7 @@ export class ThreadPool implements AsyncDisposable {
   #giveUp(worker: PoolWorker, job: Job, err: PoolError): void {
     this.#settle(job, err);
     worker.post({ type: 'abort', id: job.id });
-    if (worker.graceTimer !== null) clearTimeout(worker.graceTimer);
+    worker.clearGraceTimer();
     worker.graceTimer = setTimeout(() => {
       worker.graceTimer = null;
       if (this.#queue.runningOn(worker.index) === job.id) void worker.thread.terminate();
@@ -579,7 +402,7 @@ export class ThreadPool implements AsyncDisposable {
   #onWorkerExit(worker: PoolWorker, code: number): void {
     if (this.#options.decodeResult !== null) this.#drainMailbox(worker, true); // results it left behind
     this.#workers.delete(worker);
-    if (worker.graceTimer !== null) clearTimeout(worker.graceTimer);
+    worker.clearGraceTimer();
     const err = worker.exitError;
     const id = this.#queue.runningOn(worker.index);
     this.#queue.clearRunning(worker.index);
@@ -595,20 +418,16 @@ export class ThreadPool implements AsyncDisposable {
     if (!this.#isReady && !worker.isReady) {
       this.#rejectReady(err ?? new Error(`a worker exited with code ${code} while loading ${this.#jobModule}`));
     }
-    if (this.#isClosing && this.#jobs.size === 0) return;
+    // Joined: its loop found the channel closed and empty and ended.
+    if (this.#isClosing && (this.#jobs.size === 0 || (job === undefined && code === 0 && err === null))) return;
     if (err !== null) this.#lastError = err.message;
     else if (job === undefined && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
     this.#restarts++;
     if (!worker.isReady) {
-      // Died while starting: back off so a broken module does not spin the CPU.
-      this.#startFailures++;
-      this.#backoffMs = Math.min(100 * 2 ** (this.#startFailures - 1), MAX_BACKOFF_MS);
-      const timer = setTimeout(() => {
-        this.#respawnTimers.delete(timer);
+      this.#backoff.onStartFailed(() => {
         if (!this.#isClosing) this.#spawn();
         else this.#failStrandedJobs();
-      }, this.#backoffMs);
-      this.#respawnTimers.add(timer);
+      });
     } else {
       this.#spawn();
     }

@@ -96,6 +96,8 @@ async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): P
   for (;;) {
     const job = queue.take(index);
     if (job === null) {
+      // The book's `recv` error: the channel is closed and empty. Leave the loop.
+      if (queue.isClosed) return;
       await queue.waitForJob();
       lastYield = performance.now();
       continue;
@@ -141,9 +143,6 @@ function onMessage(message: ToWorker): void {
         currentAbort?.abort(abortReason());
       }
       break;
-    case 'close':
-      // Joined: the main thread awaits this thread's exit.
-      process.exit(0);
   }
 }
 
@@ -165,7 +164,11 @@ async function start(): Promise<void> {
   }
   port.on('message', onMessage);
   post({ type: 'ready' });
-  void takeJobs(run, decode);
+  await takeJobs(run, decode);
+  // The loop ended: the book's thread returns from its closure, and the pool
+  // joins it. Exit rather than wait for the event loop to empty, which
+  // handles the application left open (timers, sockets) would prevent.
+  process.exit(0);
 }
 
 void start();

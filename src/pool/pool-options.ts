@@ -1,0 +1,122 @@
+// The thread pool's options, their defaults and validation, and the types of
+// its API (stats, tickets, callbacks).
+import os from 'node:os';
+import v8 from 'node:v8';
+import type { ResourceLimits } from 'node:worker_threads';
+import { PoolCreationError } from './pool-errors.js';
+
+export interface ThreadPoolOptions {
+  /** the module each worker imports once; its default export runs every job */
+  module: string | URL;
+  /** handed to the module's optional `setup(data)` export in each worker */
+  moduleData?: unknown;
+  /** workers (default os.availableParallelism()) */
+  size?: number;
+  /** jobs that may wait for a worker (default 1024) */
+  queueSize?: number;
+  /** deadline of a running job; 0 for none (default 30 s) */
+  jobTimeoutMs?: number;
+  /** after a job is aborted, how long it may keep its worker before the worker is terminated (default 1 s) */
+  abortGraceMs?: number;
+  /** heap limits of each worker (node:worker_threads resourceLimits) */
+  resourceLimits?: ResourceLimits;
+  /**
+   * Writes a payload into the shared queue: returns its length, or -1 when
+   * it does not fit (it is then posted as a message). The job module's
+   * `decodePayload` reads it back. Default: v8.serialize / v8.deserialize.
+   */
+  encodePayload?: (payload: any, target: Buffer) => number;
+  /** bytes of each payload slot in the shared queue (default 4096) */
+  payloadSlotBytes?: number;
+  /** bytes of each slot in a worker's result mailbox (default 4096) */
+  resultSlotBytes?: number;
+  /**
+   * Reads a result the job module's `encodeResult` wrote into a worker's
+   * result mailbox (bytes are reused afterwards: copy what you keep).
+   * Without it, results come by message.
+   */
+  decodeResult?: (bytes: Buffer) => unknown;
+}
+
+export interface ExecuteOptions {
+  /** ArrayBuffers of the payload to move to the worker instead of copying (the payload then goes by message) */
+  transfer?: ArrayBuffer[];
+  /** aborting drops a queued job, or aborts a running one (its worker is replaced if it does not stop) */
+  signal?: AbortSignal;
+}
+
+export interface PoolStats {
+  threads: number;
+  /** workers running a job */
+  busy: number;
+  /** jobs waiting for a worker */
+  queued: number;
+  /** workers started and ready for jobs (not counting one still running a job given up on) */
+  ready: number;
+  /** workers that died or were terminated and were replaced, since start */
+  restarts: number;
+  /** when workers keep failing to start, the delay before the next attempt */
+  backoffMs: number;
+  /** the latest reason a worker failed to start or died */
+  lastError: string | null;
+}
+
+/** Called once when a job settles: with an error, or with null and the result. */
+export type JobCallback = (err: Error | null, result?: unknown) => void;
+
+/** A submitted job, for cancel(). */
+export interface JobTicket {
+  readonly isSettled: boolean;
+}
+
+
+export interface ResolvedPoolOptions {
+  size: number;
+  queueSize: number;
+  jobTimeoutMs: number;
+  abortGraceMs: number;
+  resourceLimits: ResourceLimits | undefined;
+  encodePayload: (payload: unknown, target: Buffer) => number;
+  payloadSlotBytes: number;
+  resultSlotBytes: number;
+  decodeResult: ((bytes: Buffer) => unknown) | null;
+}
+
+export const POOL_DEFAULTS = {
+  queueSize: 1024,
+  jobTimeoutMs: 30_000,
+  abortGraceMs: 1000,
+  payloadSlotBytes: 4096,
+  resultSlotBytes: 4096,
+} as const;
+
+/** Fills in the defaults; throws PoolCreationError for an impossible value. */
+export function resolvePoolOptions(options: ThreadPoolOptions): ResolvedPoolOptions {
+  const size = options.size ?? os.availableParallelism();
+  if (!Number.isInteger(size) || size < 1) {
+    throw new PoolCreationError(`a thread pool needs a whole number of threads, at least 1; got ${String(size)}`);
+  }
+  return {
+    size,
+    queueSize: wholeNumber('queueSize', options.queueSize ?? POOL_DEFAULTS.queueSize, 'a whole number, at least 0'),
+    jobTimeoutMs: wholeNumber('jobTimeoutMs', options.jobTimeoutMs ?? POOL_DEFAULTS.jobTimeoutMs, 'a whole number of milliseconds'),
+    abortGraceMs: wholeNumber('abortGraceMs', options.abortGraceMs ?? POOL_DEFAULTS.abortGraceMs, 'a whole number of milliseconds'),
+    resourceLimits: options.resourceLimits,
+    encodePayload: options.encodePayload ?? encodeWithV8,
+    payloadSlotBytes: options.payloadSlotBytes ?? POOL_DEFAULTS.payloadSlotBytes,
+    resultSlotBytes: options.resultSlotBytes ?? POOL_DEFAULTS.resultSlotBytes,
+    decodeResult: options.decodeResult ?? null,
+  };
+}
+
+function wholeNumber(name: string, value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0) throw new PoolCreationError(`${name} must be ${what}; got ${String(value)}`);
+  return value;
+}
+
+function encodeWithV8(payload: unknown, target: Buffer): number {
+  const bytes = v8.serialize(payload);
+  if (bytes.byteLength > target.byteLength) return -1;
+  target.set(bytes);
+  return bytes.byteLength;
+}

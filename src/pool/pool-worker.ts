@@ -1,0 +1,59 @@
+// The book's `Worker`: an id and the thread's JoinHandle, on the main side.
+// Also where a thread is started: which node flags it inherits, and the
+// data it is started with.
+import { Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import type { ToWorker, WorkerData } from './messages.js';
+
+const WORKER_FILE = new URL('./worker-main.js', import.meta.url);
+
+export class PoolWorker {
+  readonly id: number;
+  /** its cells in the shared queue and the result mailboxes */
+  readonly index: number;
+  readonly thread: Worker;
+  /** the job module has loaded: the worker takes jobs */
+  isReady = false;
+  /** running once its job was given up on: the worker is terminated if the job does not end */
+  graceTimer: NodeJS.Timeout | null = null;
+  exitError: Error | null = null;
+  /** the JoinHandle: resolves with the exit code once the thread has ended */
+  readonly exited: Promise<number>;
+
+  constructor(id: number, index: number, thread: Worker) {
+    this.id = id;
+    this.index = index;
+    this.thread = thread;
+    this.exited = new Promise((resolve) => thread.once('exit', resolve));
+  }
+
+  post(message: ToWorker, transfer?: readonly (ArrayBuffer | MessagePort)[]): void {
+    this.thread.postMessage(message, transfer as ArrayBuffer[] | undefined);
+  }
+
+  clearGraceTimer(): void {
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+  }
+}
+
+/** Starts a thread running worker-main.ts with the given data. */
+export function startThread(workerData: WorkerData, resourceLimits: ResourceLimits | undefined): Worker {
+  return new Worker(WORKER_FILE, {
+    workerData,
+    execArgv: workerExecArgv(process.execArgv),
+    resourceLimits,
+    stderr: false,
+    stdout: false,
+  });
+}
+
+/**
+ * The parent's node flags a worker can take: loaders and the like (an app in
+ * TypeScript may need --import), but not --eval or --input-type (they would
+ * stop the worker file from loading) nor V8's heap flags, which a Worker
+ * refuses (set its resourceLimits instead).
+ */
+function workerExecArgv(parent: string[]): string[] {
+  return parent.filter((arg) =>
+    !/^--(input-type|eval|print|test|max-|min-|semi-space|initial-|stack-size|expose-gc|expose_gc)/.test(arg) && arg !== '-e' && arg !== '-p');
+}
