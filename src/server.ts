@@ -1,5 +1,5 @@
-// The listener: accepts sockets, gives each to a Connection, and shuts down
-// gracefully. The book's `TcpListener::bind` and `for stream in listener.incoming()`,
+// The listener: accepts sockets, gives each to a Connection within the
+// connection cap, and shuts down gracefully. The book's `TcpListener::bind` and `for stream in listener.incoming()`,
 // with the ThreadPool behind it.
 import net from 'node:net';
 import path from 'node:path';
@@ -27,6 +27,10 @@ export class Server {
   readonly pool: ThreadPool | null;
   #listener: net.Server;
   #connections = new Set<Connection>();
+  /** the idle ones among #connections, in the order they became idle: the one idle longest first */
+  #idleConnections = new Set<Connection>();
+  /** a refusal at the cap has been logged; logged again once the count falls below the cap */
+  #hasLoggedCap = false;
   #host: ConnectionHost;
   #isShuttingDown = false;
   #closing: Promise<CloseResult> | null = null;
@@ -66,14 +70,18 @@ export class Server {
     }
     const router = createRouter(app, staticFiles, this);
     const connections = this.#connections;
+    const idleConnections = this.#idleConnections;
     this.#host = {
       config,
       handle: router,
       log: config.log,
       onConnectionClose: (connection) => {
-        connections.delete(connection);
-        if (connections.size === 0) this.#onAllClosed?.();
+        idleConnections.delete(connection);
+        // false for a connection closed to make room: it left the set then
+        if (connections.delete(connection) && connections.size === 0) this.#onAllClosed?.();
       },
+      onConnectionIdle: (connection) => idleConnections.add(connection),
+      onConnectionBusy: (connection) => idleConnections.delete(connection),
     };
     // allowHalfOpen: a client that sends its requests and then FIN still gets
     // its answers; the Connection ends the socket itself.
@@ -167,8 +175,41 @@ export class Server {
       socket.destroy();
       return;
     }
+    const cap = this.config.maxConnections;
+    if (this.#connections.size < cap) this.#hasLoggedCap = false;
+    else if (!this.#closeIdleConnection()) {
+      if (!this.#hasLoggedCap) this.config.log(`spindle: ${cap} connections open (the cap) and none idle: closing new connections until one is free`);
+      this.#hasLoggedCap = true;
+      socket.destroy();
+      return;
+    }
     this.#connections.add(new Connection(socket, this.#host));
   };
+
+  /**
+   * At the cap, a new connection takes the place of the connection idle
+   * longest, as nginx reuses its idle keep-alive connections when
+   * worker_connections run out; a busy one is never closed. Its client had
+   * no request under way: RFC 9112 §9.5 lets a server close a connection at
+   * any time, and §9.3.1 lets a client retry a request it had just sent.
+   * With none idle, the new connection is closed at once. Node 20 cannot
+   * pause accept(): short of closing the listening socket, which resets
+   * every connection waiting in the kernel's backlog, nothing takes it out
+   * of libuv's poll (its handle's readStart() fails with ENOTCONN, and
+   * readStop() does nothing). Keeping the socket unread would hold the very
+   * descriptor the cap is there to save; closed at once it costs its
+   * descriptor only for this moment, and its client learns right away to
+   * retry. Destroying the idle socket closes its
+   * descriptor now; it leaves the sets now, before its 'close' event.
+   */
+  #closeIdleConnection(): boolean {
+    const idle = this.#idleConnections.values().next();
+    if (idle.done === true) return false;
+    this.#idleConnections.delete(idle.value);
+    this.#connections.delete(idle.value);
+    idle.value.destroy();
+    return true;
+  }
 }
 
 function toModuleUrl(app: string | URL): string {
