@@ -101,6 +101,11 @@ export class Server {
     return this.#connections.size;
   }
 
+  /** The connection cap. */
+  get maxConnections(): number {
+    return this.config.maxConnections;
+  }
+
   /**
    * Starts the workers and waits until each has loaded the application, then
    * listens. Rejects with the application's load error, or the listen error

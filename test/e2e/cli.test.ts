@@ -120,6 +120,12 @@ test('--keepalive-timeout reaches the server: an idle connection is closed', asy
   assert.ok(await client.waitForClose());
 });
 
+test('--max-connections reaches the server: /healthz reports the cap', async (t) => {
+  const cli = await startCli(t, ['--port', '0', '--max-connections', '2']);
+  const health = (await (await fetch(`${cli.url}/healthz`)).json()) as { maxConnections: number };
+  assert.equal(health.maxConnections, 2);
+});
+
 test('--host chooses the address to listen on', async (t) => {
   const cli = await startCli(t, ['--port', '0', '--host', '127.0.0.1']);
   assert.match(cli.url, /^http:\/\/127\.0\.0\.1:\d+$/);

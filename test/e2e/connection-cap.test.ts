@@ -86,3 +86,15 @@ test('a connection with part of a request head is busy; one that has sent nothin
   assert.equal((await halfway.readResponse()).body.toString(), '/halfway', 'the half-sent request was kept and answered');
   assert.equal(await askAndRead(answered, '/answered-again'), '/answered-again');
 });
+
+test('/healthz reports the open connections and the cap', async (t) => {
+  const { port } = await startServer(t, { maxConnections: 5, handler: () => ok('x') });
+  const other = await connect(t, port);
+  await askAndRead(other, '/');
+  const client = await connect(t, port);
+  await client.write(GET('/healthz'));
+  const response = await client.readResponse();
+  assertResponse(response, 200);
+  const health = JSON.parse(response.body.toString()) as { status: string; connections: number; maxConnections: number };
+  assert.deepEqual(health, { status: 'ok', connections: 2, maxConnections: 5 });
+});
