@@ -1,14 +1,14 @@
-// The listener: accepts sockets, gives each to a Connection within the
-// connection cap, and shuts down gracefully. The book's `TcpListener::bind` and `for stream in listener.incoming()`,
-// with the ThreadPool behind it.
-import net from 'node:net';
+// The server: takes each accepted socket, within the connection cap, to a
+// Connection, and shuts down gracefully. The book's `TcpListener::bind` and
+// `for stream in listener.incoming()`, with the ThreadPool behind it.
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import { createAppDispatcher } from './app/app-dispatcher.js';
 import { decodeHttpResult, encodeHttpJob, type AppSetup } from './app/http-job.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionHost, type Handler } from './connection.js';
+import { Listener } from './listener.js';
 import { createRouter } from './router.js';
 import { ThreadPool, type PoolStats } from './pool/thread-pool.js';
 import { StaticFiles } from './static/static-files.js';
@@ -25,7 +25,7 @@ export class Server {
   readonly config: ServerConfig;
   /** the pool running the application; null with an inline handler */
   readonly pool: ThreadPool | null;
-  #listener: net.Server;
+  #listener: Listener;
   #connections = new Set<Connection>();
   /** the idle ones among #connections, in the order they became idle: the one idle longest first */
   #idleConnections = new Set<Connection>();
@@ -83,9 +83,7 @@ export class Server {
       onConnectionIdle: (connection) => idleConnections.add(connection),
       onConnectionBusy: (connection) => idleConnections.delete(connection),
     };
-    // allowHalfOpen: a client that sends its requests and then FIN still gets
-    // its answers; the Connection ends the socket itself.
-    this.#listener = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
+    this.#listener = new Listener(this.#onConnection, config.log);
   }
 
   get isShuttingDown(): boolean {
@@ -120,24 +118,18 @@ export class Server {
         throw err;
       }
     }
-    return new Promise((resolve, reject) => {
+    try {
+      return await this.#listener.listen(this.config.port, this.config.host);
+    } catch (err) {
       // A failed listen stops the workers too, or they would keep the process alive.
-      const onError = (err: Error): void => {
-        if (this.pool === null) reject(err);
-        else void this.pool.terminate().then(() => reject(err));
-      };
-      this.#listener.once('error', onError);
-      this.#listener.listen(this.config.port, this.config.host, () => {
-        this.#listener.off('error', onError);
-        // Only now: a listen error is the caller's to report (listen() rejects), not logged twice.
-        this.#listener.on('error', (err) => this.config.log(`spindle: listener error: ${err.message}`));
-        resolve(this.#listener.address() as AddressInfo);
-      });
-    });
+      if (this.pool !== null) await this.pool.terminate();
+      throw err;
+    }
   }
 
+  /** Where the server listens, also while it backs off from a shortage of file descriptors; null once closed. */
   address(): AddressInfo | null {
-    return this.#listener.address() as AddressInfo | null;
+    return this.#listener.address();
   }
 
   /**
@@ -175,7 +167,7 @@ export class Server {
     return this.#closing;
   }
 
-  #onConnection = (socket: net.Socket): void => {
+  #onConnection = (socket: Socket): void => {
     if (this.#isShuttingDown) {
       socket.destroy();
       return;
