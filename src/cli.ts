@@ -2,7 +2,7 @@
 // `spindle`: flags → config → start; signals → graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULTS, parseDuration, parseSize, type ServerOptions } from './config.js';
+import { CONNECTION_CAP, DEFAULTS, defaultMaxConnections, parseDuration, parseSize, type ServerOptions } from './config.js';
 import { createServer } from './server.js';
 
 const USAGE = `Usage: spindle [options] [DIR]
@@ -19,6 +19,9 @@ Options:
   --body-timeout TIME      time a request body may stall, else 408 (default 10s)
   --keepalive-timeout TIME idle time before a keep-alive connection closes (default 5s)
   --shutdown-timeout TIME  bound on graceful shutdown (default 10s)
+  --max-connections N      open connections at most; past it the one idle longest
+                           closes to make room, else the new one (default ${defaultMaxConnections()}:
+                           ${CONNECTION_CAP.shareOfFileLimit * 100} % of the open-file limit, less ${CONNECTION_CAP.reservedDescriptors})
   --app FILE               application module (default export { fetch(request) })
                            run on the worker threads (default: the built-in demo)
   --threads N              worker threads (default: available CPU cores)
@@ -60,6 +63,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         'body-timeout': { type: 'string' },
         'keepalive-timeout': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'max-connections': { type: 'string' },
         app: { type: 'string' },
         threads: { type: 'string' },
         queue: { type: 'string' },
@@ -98,6 +102,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v['body-timeout'] !== undefined) options.bodyTimeoutMs = duration('--body-timeout', v['body-timeout'], 1);
   if (v['keepalive-timeout'] !== undefined) options.keepAliveTimeoutMs = duration('--keepalive-timeout', v['keepalive-timeout'], 1);
   if (v['shutdown-timeout'] !== undefined) options.shutdownTimeoutMs = duration('--shutdown-timeout', v['shutdown-timeout'], 0);
+  if (v['max-connections'] !== undefined) options.maxConnections = count('--max-connections', v['max-connections'], 1);
   if (v.app !== undefined) {
     if (v.app === '') throw new UsageError("invalid value for --app: ''");
     options.app = v.app;

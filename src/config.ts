@@ -3,6 +3,7 @@
 import os from 'node:os';
 import type { Handler } from './connection.js';
 import type { ParserLimits } from './http/request-parser.js';
+import { readOpenFileLimit } from './open-file-limit.js';
 import type { StaticOptions } from './static/static-files.js';
 
 /** Options of {@link createServer}; every field has a default. */
@@ -31,6 +32,12 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   /** requests read ahead on one connection before it stops reading (default 16) */
   maxPipelined?: number;
+  /**
+   * open connections at most; a new one past it closes the connection idle
+   * longest, or itself when none is idle (default: from the open-file limit,
+   * see {@link defaultMaxConnections})
+   */
+  maxConnections?: number;
   /**
    * The application module (a path or URL): its default export has
    * `fetch(request) → Response`. It runs on the thread pool. Default: the
@@ -69,6 +76,7 @@ export interface ServerConfig {
   sendTimeoutMs: number;
   shutdownTimeoutMs: number;
   maxPipelined: number;
+  maxConnections: number;
   threads: number;
   queueSize: number;
   jobTimeoutMs: number;
@@ -93,6 +101,24 @@ export const DEFAULTS = {
   jobTimeoutMs: 30_000,
 } as const;
 
+/**
+ * The default connection cap: 90 % of the soft open-file limit (RLIMIT_NOFILE),
+ * less 64 descriptors. The rest is for what else holds a descriptor: files
+ * being sent, the worker threads' event loops and pipes, stdio, the listener,
+ * and a connection being accepted while an idle one is closed to make room.
+ */
+export const CONNECTION_CAP = {
+  shareOfFileLimit: 0.9,
+  reservedDescriptors: 64,
+  /** assumed when the limit cannot be read */
+  fallbackFileLimit: 1024,
+} as const;
+
+export function defaultMaxConnections(openFileLimit: number | null = readOpenFileLimit()): number {
+  const limit = openFileLimit ?? CONNECTION_CAP.fallbackFileLimit;
+  return Math.max(1, Math.floor(limit * CONNECTION_CAP.shareOfFileLimit) - CONNECTION_CAP.reservedDescriptors);
+}
+
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   const config: ServerConfig = {
     host: options.host ?? DEFAULTS.host,
@@ -110,6 +136,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     sendTimeoutMs: integer('sendTimeoutMs', options.sendTimeoutMs ?? DEFAULTS.sendTimeoutMs, 1),
     shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs, 0),
     maxPipelined: integer('maxPipelined', options.maxPipelined ?? DEFAULTS.maxPipelined, 1),
+    maxConnections: integer('maxConnections', options.maxConnections ?? defaultMaxConnections(), 1),
     threads: integer('threads', options.threads ?? os.availableParallelism(), 1, 1024),
     queueSize: integer('queueSize', options.queueSize ?? DEFAULTS.queueSize, 0),
     jobTimeoutMs: integer('jobTimeoutMs', options.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs, 0),

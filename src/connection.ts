@@ -35,6 +35,10 @@ export interface ConnectionHost {
   handle: Handler;
   log(message: string): void;
   onConnectionClose(connection: Connection): void;
+  /** the connection has nothing to do: no request has begun, nothing is left to write (a new connection too) */
+  onConnectionIdle(connection: Connection): void;
+  /** bytes have arrived on an idle connection */
+  onConnectionBusy(connection: Connection): void;
 }
 
 interface Slot {
@@ -78,6 +82,8 @@ export class Connection {
   #isReadPaused = false;
   /** a 100 Continue is owed to the request being received, held back behind earlier responses */
   #isContinueOwed = false;
+  /** as last reported to the host: onConnectionIdle, then onConnectionBusy, and so on */
+  #isIdle = false;
   #requestCount = 0;
   /** the slot whose handler is being called, for onClientGone() */
   #dispatching: Slot | null = null;
@@ -140,6 +146,8 @@ export class Connection {
     socket.on('timeout', Connection.#socketTimeoutListener);
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
     this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
+    this.#isIdle = true;
+    host.onConnectionIdle(this);
   }
 
   /**
@@ -202,6 +210,10 @@ export class Connection {
 
   #onSocketData(chunk: Buffer): void {
     if (this.#isClosing) return; // discarding: nothing more will be answered
+    if (this.#isIdle) {
+      this.#isIdle = false;
+      this.#host.onConnectionBusy(this);
+    }
     this.#parser.push(chunk);
     this.socket.cork();
     this.#processRequests();
@@ -479,6 +491,10 @@ export class Connection {
     const config = this.#config;
     if (isBusy) this.#setTimer(TIMER_NONE, 0, false);
     else if (this.#parser.isIdle) {
+      if (!this.#isIdle) {
+        this.#isIdle = true;
+        this.#host.onConnectionIdle(this);
+      }
       if (this.#requestCount > 0) this.#setTimer(TIMER_KEEPALIVE, config.keepAliveTimeoutMs, true);
     } else if (this.#parser.isReadingHead) this.#setTimer(TIMER_HEADER, config.headerTimeoutMs, false);
     else this.#setTimer(TIMER_BODY, config.bodyTimeoutMs, true);

@@ -19,6 +19,9 @@ export interface RouterState {
   readonly isShuttingDown: boolean;
   /** the application's pool, null with an inline handler */
   readonly poolStats: PoolStats | null;
+  /** open connections, and the cap on them */
+  readonly connectionCount: number;
+  readonly maxConnections: number;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -80,6 +83,6 @@ function health(request: HttpRequest, state: RouterState): HttpResponse {
   return {
     status: status === 'ok' || status === 'degraded' ? 200 : 503,
     headers: ['Content-Type', 'application/json', 'Cache-Control', 'no-store'],
-    body: JSON.stringify(body) + '\n',
+    body: JSON.stringify({ ...body, connections: state.connectionCount, maxConnections: state.maxConnections }) + '\n',
   };
 }

@@ -1,14 +1,14 @@
-// The listener: accepts sockets, gives each to a Connection, and shuts down
-// gracefully. The book's `TcpListener::bind` and `for stream in listener.incoming()`,
-// with the ThreadPool behind it.
-import net from 'node:net';
+// The server: takes each accepted socket, within the connection cap, to a
+// Connection, and shuts down gracefully. The book's `TcpListener::bind` and
+// `for stream in listener.incoming()`, with the ThreadPool behind it.
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import { createAppDispatcher } from './app/app-dispatcher.js';
 import { JOB_SLOT_BYTES, RESULT_SLOT_BYTES, decodeHttpResult, encodeHttpJob, type AppSetup } from './app/http-job.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionHost, type Handler } from './connection.js';
+import { Listener } from './listener.js';
 import { createRouter } from './router.js';
 import { ThreadPool, type PoolStats } from './pool/thread-pool.js';
 import { StaticFiles } from './static/static-files.js';
@@ -25,8 +25,12 @@ export class Server {
   readonly config: ServerConfig;
   /** the pool running the application; null with an inline handler */
   readonly pool: ThreadPool | null;
-  #listener: net.Server;
+  #listener: Listener;
   #connections = new Set<Connection>();
+  /** the idle ones among #connections, in the order they became idle: the one idle longest first */
+  #idleConnections = new Set<Connection>();
+  /** a refusal at the cap has been logged; logged again once the count falls below the cap */
+  #hasLoggedCap = false;
   #host: ConnectionHost;
   #isShuttingDown = false;
   #closing: Promise<CloseResult> | null = null;
@@ -68,18 +72,20 @@ export class Server {
     }
     const router = createRouter(app, staticFiles, this);
     const connections = this.#connections;
+    const idleConnections = this.#idleConnections;
     this.#host = {
       config,
       handle: router,
       log: config.log,
       onConnectionClose: (connection) => {
-        connections.delete(connection);
-        if (connections.size === 0) this.#onAllClosed?.();
+        idleConnections.delete(connection);
+        // false for a connection closed to make room: it left the set then
+        if (connections.delete(connection) && connections.size === 0) this.#onAllClosed?.();
       },
+      onConnectionIdle: (connection) => idleConnections.add(connection),
+      onConnectionBusy: (connection) => idleConnections.delete(connection),
     };
-    // allowHalfOpen: a client that sends its requests and then FIN still gets
-    // its answers; the Connection ends the socket itself.
-    this.#listener = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
+    this.#listener = new Listener(this.#onConnection, config.log);
   }
 
   get isShuttingDown(): boolean {
@@ -93,6 +99,11 @@ export class Server {
   /** Number of open connections. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** The connection cap. */
+  get maxConnections(): number {
+    return this.config.maxConnections;
   }
 
   /**
@@ -109,24 +120,18 @@ export class Server {
         throw err;
       }
     }
-    return new Promise((resolve, reject) => {
+    try {
+      return await this.#listener.listen(this.config.port, this.config.host);
+    } catch (err) {
       // A failed listen stops the workers too, or they would keep the process alive.
-      const onError = (err: Error): void => {
-        if (this.pool === null) reject(err);
-        else void this.pool.terminate().then(() => reject(err));
-      };
-      this.#listener.once('error', onError);
-      this.#listener.listen(this.config.port, this.config.host, () => {
-        this.#listener.off('error', onError);
-        // Only now: a listen error is the caller's to report (listen() rejects), not logged twice.
-        this.#listener.on('error', (err) => this.config.log(`spindle: listener error: ${err.message}`));
-        resolve(this.#listener.address() as AddressInfo);
-      });
-    });
+      if (this.pool !== null) await this.pool.terminate();
+      throw err;
+    }
   }
 
+  /** Where the server listens, also while it backs off from a shortage of file descriptors; null once closed. */
   address(): AddressInfo | null {
-    return this.#listener.address() as AddressInfo | null;
+    return this.#listener.address();
   }
 
   /**
@@ -164,13 +169,46 @@ export class Server {
     return this.#closing;
   }
 
-  #onConnection = (socket: net.Socket): void => {
+  #onConnection = (socket: Socket): void => {
     if (this.#isShuttingDown) {
+      socket.destroy();
+      return;
+    }
+    const cap = this.config.maxConnections;
+    if (this.#connections.size < cap) this.#hasLoggedCap = false;
+    else if (!this.#closeIdleConnection()) {
+      if (!this.#hasLoggedCap) this.config.log(`spindle: ${cap} connections open (the cap) and none idle: closing new connections until one is free`);
+      this.#hasLoggedCap = true;
       socket.destroy();
       return;
     }
     this.#connections.add(new Connection(socket, this.#host));
   };
+
+  /**
+   * At the cap, a new connection takes the place of the connection idle
+   * longest, as nginx reuses its idle keep-alive connections when
+   * worker_connections run out; a busy one is never closed. Its client had
+   * no request under way: RFC 9112 §9.5 lets a server close a connection at
+   * any time, and §9.3.1 lets a client retry a request it had just sent.
+   * With none idle, the new connection is closed at once. Node 20 cannot
+   * pause accept(): short of closing the listening socket, which resets
+   * every connection waiting in the kernel's backlog, nothing takes it out
+   * of libuv's poll (its handle's readStart() fails with ENOTCONN, and
+   * readStop() does nothing). Keeping the socket unread would hold the very
+   * descriptor the cap is there to save; closed at once it costs its
+   * descriptor only for this moment, and its client learns right away to
+   * retry. Destroying the idle socket closes its
+   * descriptor now; it leaves the sets now, before its 'close' event.
+   */
+  #closeIdleConnection(): boolean {
+    const idle = this.#idleConnections.values().next();
+    if (idle.done === true) return false;
+    this.#idleConnections.delete(idle.value);
+    this.#connections.delete(idle.value);
+    idle.value.destroy();
+    return true;
+  }
 }
 
 function toModuleUrl(app: string | URL): string {

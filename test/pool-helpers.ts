@@ -97,9 +97,11 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
   });
 }
 
-/** The body of GET /healthz: the pool's stats and a status word. */
+/** The body of GET /healthz: the pool's stats, a status word, and the connections. */
 export interface Health extends PoolStats {
   status: string;
+  connections: number;
+  maxConnections: number;
 }
 
 export async function getHealth(baseUrl: string): Promise<Health> {

@@ -15,7 +15,7 @@ test('--help prints the usage with every flag and exits 0', async () => {
     const result = await runCli([flag]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^Usage: spindle \[options\]/);
-    for (const option of ['--port', '--host', '--max-body', '--header-timeout', '--body-timeout', '--keepalive-timeout', '--shutdown-timeout', '--help', '--version']) {
+    for (const option of ['--port', '--host', '--max-body', '--header-timeout', '--body-timeout', '--keepalive-timeout', '--shutdown-timeout', '--max-connections', '--help', '--version']) {
       assert.ok(result.stdout.includes(option), `usage mentions ${option}`);
     }
     assert.equal(result.stderr, '');
@@ -52,6 +52,8 @@ test('exits 2 with a one-line message naming the flag for a bad value', async ()
   await assertUsageError(['--body-timeout', '-5'], '--body-timeout');
   await assertUsageError(['--keepalive-timeout', '0'], '--keepalive-timeout');
   await assertUsageError(['--shutdown-timeout', '10 years'], '--shutdown-timeout');
+  await assertUsageError(['--max-connections', '0'], '--max-connections');
+  await assertUsageError(['--max-connections', 'lots'], '--max-connections');
 });
 
 test('exits 2 for a flag without its value and for a stray argument', async () => {
@@ -116,6 +118,12 @@ test('--keepalive-timeout reaches the server: an idle connection is closed', asy
   await client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   assertResponse(await client.readResponse(), 200, { isClosing: false });
   assert.ok(await client.waitForClose());
+});
+
+test('--max-connections reaches the server: /healthz reports the cap', async (t) => {
+  const cli = await startCli(t, ['--port', '0', '--max-connections', '2']);
+  const health = (await (await fetch(`${cli.url}/healthz`)).json()) as { maxConnections: number };
+  assert.equal(health.maxConnections, 2);
 });
 
 test('--host chooses the address to listen on', async (t) => {

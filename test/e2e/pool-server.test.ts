@@ -29,13 +29,16 @@ test('GET / keeps answering while three /sleep?ms=3000 requests block three of f
 });
 
 test('/healthz answers from the I/O thread while every worker sleeps, and counts them busy', async (t) => {
-  const { url } = await startServer(t, { threads: 2 });
+  const { url, server } = await startServer(t, { threads: 2 });
   const sleeps = [1, 2].map(() => watch(httpRequest(`${url}/sleep?ms=1500`)));
   await waitForHealth(url, (health) => health.busy === 2, 'both sleeps are running');
   const response = await httpRequest(`${url}/healthz`);
   assert.equal(response.status, 200);
   assert.equal(response.headers['cache-control'], 'no-store');
-  assert.deepEqual(JSON.parse(response.text) as Health, { status: 'ok', threads: 2, busy: 2, queued: 0, ready: 2, restarts: 0, backoffMs: 0, lastError: null });
+  const { connections, maxConnections, ...pool } = JSON.parse(response.text) as Health;
+  assert.deepEqual(pool, { status: 'ok', threads: 2, busy: 2, queued: 0, ready: 2, restarts: 0, backoffMs: 0, lastError: null });
+  assert.ok(connections >= 3, `the two sleeps and this request are open connections (${connections})`);
+  assert.equal(maxConnections, server.maxConnections);
   assert.ok(sleeps.every((sleep) => !sleep.isSettled), 'answered while both threads were asleep');
   for (const sleep of await Promise.all(sleeps.map((s) => s.promise))) assert.equal(sleep.status, 200);
   assert.equal((await getHealth(url)).busy, 0);
