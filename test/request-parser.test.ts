@@ -576,6 +576,16 @@ describe('Transfer-Encoding', () => {
       error: { status: 501, code: 'ERR_TE_NOT_IMPLEMENTED' },
     },
     {
+      name: 'answers 501 to a coding with parameters, BWS around "=" included (RFC 9112 §7)',
+      input: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip ; a=1;b = "x, y" , chunked\r\n\r\n0\r\n\r\n',
+      error: { status: 501, code: 'ERR_TE_NOT_IMPLEMENTED' },
+    },
+    ...['gzip;a', 'gzip;a=', 'gzip;=1', 'gzip;a="1"x', 'gzip;a=1/2', 'gzip\xa0', '\xa0gzip'].map((coding) => ({
+      name: `rejects the coding ${showBytes(coding)} before chunked, which is not a transfer-coding`,
+      input: `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ${coding}, chunked\r\n\r\n0\r\n\r\n`,
+      error: { status: 400, code: 'ERR_TE_INVALID' },
+    })),
+    {
       name: 'rejects a coding before chunked that is not a token',
       input: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: g(zip, chunked\r\n\r\n0\r\n\r\n',
       error: { status: 400, code: 'ERR_TE_INVALID' },

@@ -10,6 +10,8 @@ export const COMMA = 0x2c;
 export const SLASH = 0x2f;
 export const COLON = 0x3a;
 export const SEMICOLON = 0x3b;
+export const EQUALS = 0x3d;
+export const BACKSLASH = 0x5c;
 export const DEL = 0x7f;
 
 /** tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
@@ -24,6 +26,16 @@ export const IS_FIELD_VALUE = new Uint8Array(256);
 IS_FIELD_VALUE[HTAB] = 1;
 for (let c = 0x20; c <= 0x7e; c++) IS_FIELD_VALUE[c] = 1;
 for (let c = 0x80; c <= 0xff; c++) IS_FIELD_VALUE[c] = 1;
+
+/**
+ * qdtext: HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 §5.6.4),
+ * what a quoted-string holds besides quoted-pairs: a field-value byte but
+ * DQUOTE and backslash. The byte after a backslash (quoted-pair) is any
+ * IS_FIELD_VALUE byte.
+ */
+export const IS_QDTEXT = IS_FIELD_VALUE.slice();
+IS_QDTEXT[DQUOTE] = 0;
+IS_QDTEXT[BACKSLASH] = 0;
 
 /**
  * Bytes allowed in a request-target: the visible ASCII characters (RFC 3986

@@ -1,27 +1,62 @@
 // The chunked transfer coding, RFC 9112 §7.1:
 //
-//   chunked-body = *chunk last-chunk trailer-section CRLF
-//   chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
-//   last-chunk   = 1*("0") [ chunk-ext ] CRLF
+//   chunked-body   = *chunk last-chunk trailer-section CRLF
+//   chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+//   last-chunk     = 1*("0") [ chunk-ext ] CRLF
+//   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+//   chunk-ext-name = token
+//   chunk-ext-val  = token / quoted-string
 //
-// A byte-at-a-time state machine for the framing, so any split of the input
-// gives the same result; chunk data is handed on as slices, never copied.
+// A byte-at-a-time state machine, so any split of the input gives the same
+// result; chunk data is handed on as slices, never copied.
 //
-//   SIZE ─hex─▶ SIZE ─;─▶ EXT ─CR─▶ SIZE_LF ─LF─▶ DATA ─▶ DATA_CR ─▶ DATA_LF ─▶ SIZE
-//     └─SP/HTAB─▶ SIZE_BWS ─;─▶ EXT          └─(size 0)─▶ TRAILERS ─empty line─▶ DONE
-import { CR, HEX_VALUE, HTAB, IS_FIELD_VALUE, LF, SEMICOLON, SP } from './bytes.js';
+//   SIZE ─hex─▶ SIZE ─CR───────────────────┬▶ SIZE_LF ─LF─▶ DATA ─▶ DATA_CR ─▶ DATA_LF ─▶ SIZE
+//     └─SP/HTAB/";"─▶ extension states ─CR─┘          └─(size 0)─▶ TRAILERS ─empty line─▶ DONE
+//
+// Extensions are ignored, but parsed to the letter (RFC 9110 §5.6.2 token,
+// §5.6.4 quoted-string): a parser that skips them loosely can disagree with
+// a front end on where a chunk line ends, which is how bodies are smuggled.
+// Each state accepts only the bytes listed; any other byte is 400.
+//
+//   state            after             accepts
+//   SIZE_BWS         size, BWS         BWS · ";"→EXT_NAME_START
+//   EXT_NAME_START   ";", BWS          BWS · tchar→EXT_NAME
+//   EXT_NAME         tchar             tchar · CR · ";"→EXT_NAME_START · "="→EXT_VALUE_START · BWS→EXT_NAME_BWS
+//   EXT_NAME_BWS     name, BWS         BWS · ";"→EXT_NAME_START · "="→EXT_VALUE_START
+//   EXT_VALUE_START  "=", BWS          BWS · tchar→EXT_TOKEN · DQUOTE→EXT_QUOTED
+//   EXT_TOKEN        tchar             tchar · CR · ";"→EXT_NAME_START · BWS→EXT_BWS
+//   EXT_QUOTED       DQUOTE, qdtext    qdtext · "\"→EXT_QUOTED_PAIR · DQUOTE→EXT_VALUE_END
+//   EXT_QUOTED_PAIR  "\"               HTAB / SP / VCHAR / obs-text→EXT_QUOTED
+//   EXT_VALUE_END    closing DQUOTE    CR · ";"→EXT_NAME_START · BWS→EXT_BWS
+//   EXT_BWS          value, BWS        BWS · ";"→EXT_NAME_START
+//
+// CR, where accepted, ends the line (→ SIZE_LF): BWS is allowed only before
+// ";" and "=", never at the end of the line, and a CR or LF inside a quoted
+// value is an error, not the end of the line.
+import {
+  BACKSLASH, CR, DQUOTE, EQUALS, HEX_VALUE, HTAB, IS_FIELD_VALUE, IS_QDTEXT, IS_TOKEN, LF, SEMICOLON, SP,
+} from './bytes.js';
 import { readFieldLine } from './field-line.js';
 import { HttpError } from './http-error.js';
 
 const SIZE = 0;
-const SIZE_BWS = 1;
-const EXT = 2;
-const SIZE_LF = 3;
-const DATA = 4;
-const DATA_CR = 5;
-const DATA_LF = 6;
-const TRAILERS = 7;
-const DONE = 8;
+const SIZE_LF = 1;
+const DATA = 2;
+const DATA_CR = 3;
+const DATA_LF = 4;
+const TRAILERS = 5;
+const DONE = 6;
+// The chunk-ext states, SIZE_BWS to EXT_BWS, in one range.
+const SIZE_BWS = 7;
+const EXT_NAME_START = 8;
+const EXT_NAME = 9;
+const EXT_NAME_BWS = 10;
+const EXT_VALUE_START = 11;
+const EXT_TOKEN = 12;
+const EXT_QUOTED = 13;
+const EXT_QUOTED_PAIR = 14;
+const EXT_VALUE_END = 15;
+const EXT_BWS = 16;
 
 /** 2^53 needs 14 hex digits; a few leading zeros more are tolerated */
 const MAX_SIZE_DIGITS = 16;
@@ -93,39 +128,16 @@ export class ChunkedDecoder {
           if (this.#digits === 0) {
             throw new HttpError(400, 'ERR_CHUNK_SIZE', 'cannot parse chunk size: expected a hex digit');
           }
-          if (c === CR) this.#state = SIZE_LF;
-          else if (c === SEMICOLON) this.#state = EXT;
-          else if (c === SP || c === HTAB) this.#state = SIZE_BWS;
-          else throw new HttpError(400, 'ERR_CHUNK_SIZE', 'cannot parse chunk size: not a hex digit');
-          pos++;
-          break;
-        }
-        case SIZE_BWS: {
-          // RFC 9112 §7.1.1: BWS is allowed only before a chunk-ext.
-          const c = buf[pos];
-          if (c === SEMICOLON) this.#state = EXT;
-          else if (c !== SP && c !== HTAB) {
-            throw new HttpError(400, 'ERR_CHUNK_SIZE', 'cannot parse chunk size: whitespace not followed by an extension');
-          }
-          this.#countExtension(1);
-          pos++;
-          break;
-        }
-        case EXT: {
-          // Extensions are accepted and ignored, but never a control byte
-          // (a bare LF here is a smuggling vector) and never without bound.
-          const start = pos;
-          while (pos < end && buf[pos] !== CR) {
-            if (IS_FIELD_VALUE[buf[pos]] !== 1) {
-              throw new HttpError(400, 'ERR_CHUNK_EXTENSION', 'cannot parse chunk extension: control character');
-            }
-            pos++;
-          }
-          this.#countExtension(pos - start);
-          if (pos < end) {
+          if (c === CR) {
             this.#state = SIZE_LF;
-            pos++;
+          } else if (c === SEMICOLON || c === SP || c === HTAB) {
+            // The extension starts here: its bytes count from the first.
+            this.#countExtension(1);
+            this.#state = c === SEMICOLON ? EXT_NAME_START : SIZE_BWS;
+          } else {
+            throw new HttpError(400, 'ERR_CHUNK_SIZE', 'cannot parse chunk size: not a hex digit');
           }
+          pos++;
           break;
         }
         case SIZE_LF: {
@@ -178,6 +190,8 @@ export class ChunkedDecoder {
         }
         case DONE:
           return pos;
+        default:
+          pos = this.#decodeExtension(buf, pos, end);
       }
     }
     return pos;
@@ -202,6 +216,34 @@ export class ChunkedDecoder {
     if (this.#smallParts.length === 0) return;
     parts.push(this.#smallParts.length === 1 ? this.#smallParts[0] : Buffer.concat(this.#smallParts));
     this.#smallParts = [];
+  }
+
+  /**
+   * Consumes chunk-ext bytes from pos while the line is in an extension
+   * state; returns the position reached. Each byte is counted against the
+   * limit before it is judged, so the answer (413 or 400) never depends on
+   * where the input was split.
+   */
+  #decodeExtension(buf: Buffer, pos: number, end: number): number {
+    while (pos < end && this.#state >= SIZE_BWS) {
+      const state = this.#state;
+      if (state === EXT_NAME || state === EXT_TOKEN || state === EXT_QUOTED) {
+        // The common case, a run of bytes that keep the state, in one step.
+        const keeps = state === EXT_QUOTED ? IS_QDTEXT : IS_TOKEN;
+        const start = pos;
+        while (pos < end && keeps[buf[pos]] === 1) pos++;
+        this.#countExtension(pos - start);
+        if (pos === end) break;
+      }
+      const c = buf[pos++];
+      if (c === CR && (state === EXT_NAME || state === EXT_TOKEN || state === EXT_VALUE_END)) {
+        this.#state = SIZE_LF;
+        break;
+      }
+      this.#countExtension(1);
+      this.#state = nextExtensionState(state, c);
+    }
+    return pos;
   }
 
   #countExtension(n: number): void {
@@ -235,4 +277,60 @@ export class ChunkedDecoder {
     }
     return lf + 1;
   }
+}
+
+/**
+ * The state after byte c in extension state `state` (other than a CR that
+ * ends the line, and the bytes of a run that keep EXT_NAME, EXT_TOKEN or
+ * EXT_QUOTED), or an HttpError: RFC 9112 §7.1.1 and the table at the top.
+ */
+function nextExtensionState(state: number, c: number): number {
+  const isBws = c === SP || c === HTAB;
+  switch (state) {
+    case SIZE_BWS:
+      if (c === SEMICOLON) return EXT_NAME_START;
+      if (isBws) return SIZE_BWS;
+      throw new HttpError(400, 'ERR_CHUNK_SIZE', 'cannot parse chunk size: whitespace not followed by an extension');
+    case EXT_NAME_START:
+      if (IS_TOKEN[c] === 1) return EXT_NAME;
+      if (isBws) return EXT_NAME_START;
+      if (c === SEMICOLON || c === EQUALS || c === CR) throw extensionError('empty name');
+      throw extensionError('name is not a token');
+    case EXT_NAME:
+    case EXT_NAME_BWS:
+      if (c === SEMICOLON) return EXT_NAME_START;
+      if (c === EQUALS) return EXT_VALUE_START;
+      if (isBws) return EXT_NAME_BWS;
+      if (state === EXT_NAME) throw extensionError('name is not a token');
+      throw extensionError(c === CR ? 'whitespace at the end of the line' : 'whitespace inside a name');
+    case EXT_VALUE_START:
+      if (IS_TOKEN[c] === 1) return EXT_TOKEN;
+      if (c === DQUOTE) return EXT_QUOTED;
+      if (isBws) return EXT_VALUE_START;
+      if (c === SEMICOLON || c === CR) throw extensionError('"=" without a value');
+      throw extensionError('value is not a token or a quoted-string');
+    case EXT_TOKEN:
+      if (c === SEMICOLON) return EXT_NAME_START;
+      if (isBws) return EXT_BWS;
+      throw extensionError(c === DQUOTE ? 'quote inside a token value' : 'value is not a token');
+    case EXT_QUOTED:
+      if (c === DQUOTE) return EXT_VALUE_END;
+      if (c === BACKSLASH) return EXT_QUOTED_PAIR;
+      throw extensionError(c === CR || c === LF ? 'CR or LF inside a quoted value' : 'control character inside a quoted value');
+    case EXT_QUOTED_PAIR:
+      if (IS_FIELD_VALUE[c] === 1) return EXT_QUOTED;
+      throw extensionError(c === CR || c === LF ? 'CR or LF inside a quoted value' : 'control character inside a quoted value');
+    case EXT_VALUE_END:
+      if (c === SEMICOLON) return EXT_NAME_START;
+      if (isBws) return EXT_BWS;
+      throw extensionError('a quoted value not followed by ";" or the end of the line');
+    default: // EXT_BWS
+      if (c === SEMICOLON) return EXT_NAME_START;
+      if (isBws) return EXT_BWS;
+      throw extensionError(c === CR ? 'whitespace at the end of the line' : 'whitespace not followed by ";"');
+  }
+}
+
+function extensionError(reason: string): HttpError {
+  return new HttpError(400, 'ERR_CHUNK_EXTENSION', `cannot parse chunk extension: ${reason}`);
 }

@@ -8,8 +8,9 @@
 // without one yields MESSAGE at once. Bytes of the next pipelined request stay
 // buffered until the connection asks for it, which is how it applies
 // backpressure.
-import { ASTERISK, COMMA, CR, HTAB, IS_TARGET, IS_TOKEN, LF, SLASH, SP, isToken } from './bytes.js';
+import { ASTERISK, CR, IS_TARGET, IS_TOKEN, LF, SLASH, SP } from './bytes.js';
 import { ChunkedDecoder } from './chunked-decoder.js';
+import { scanParameters, scanToken, splitList, trimOws } from './field-grammar.js';
 import { readFieldLine } from './field-line.js';
 import { HttpError } from './http-error.js';
 import { isAuthorityForm, isValidHost, parseAbsoluteTarget } from './request-target.js';
@@ -457,10 +458,11 @@ function applyTarget(request: HttpRequest, host: string | null, hostCount: numbe
  */
 function parseContentLength(value: string, previous: number): number {
   let result = previous;
+  // Not splitList: Content-Length is not a list (RFC 9110 §8.6), and a list
+  // of identical values is only tolerated, so an empty element ("5,") is
+  // rejected here rather than skipped.
   for (const item of value.split(',')) {
-    // RFC 9110 §5.6.1: only OWS surrounds a list element. String#trim would
-    // also strip U+00A0, which is the obs-text byte 0xA0 here, and so accept
-    // "5\xA0" as 5 where the grammar (RFC 9110 §8.6: 1*DIGIT) rejects it.
+    // Only OWS surrounds an element (field-grammar.ts says why not trim).
     const digits = trimOws(item);
     if (digits.length === 0 || digits.length > 16 || !/^[0-9]+$/.test(digits)) {
       throw new HttpError(400, 'ERR_INVALID_CONTENT_LENGTH', 'Content-Length is not a non-negative decimal integer');
@@ -491,7 +493,7 @@ function checkTransferCodings(value: string): void {
     if (codings[i] === 'chunked') {
       throw new HttpError(400, 'ERR_TE_CHUNKED_TWICE', 'Transfer-Encoding applies chunked more than once');
     }
-    if (!isToken(codings[i].split(';')[0].trim())) {
+    if (!isTransferCoding(codings[i])) {
       throw new HttpError(400, 'ERR_TE_INVALID', 'Transfer-Encoding has an invalid coding');
     }
   }
@@ -500,31 +502,11 @@ function checkTransferCodings(value: string): void {
   }
 }
 
-/** Splits a #list (RFC 9110 §5.6.1), dropping empty elements and OWS. */
-function splitList(value: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i === value.length || value.charCodeAt(i) === COMMA) {
-      let s = start;
-      let e = i;
-      while (s < e && isOws(value.charCodeAt(s))) s++;
-      while (e > s && isOws(value.charCodeAt(e - 1))) e--;
-      if (e > s) out.push(value.slice(s, e));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-function trimOws(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && isOws(s.charCodeAt(start))) start++;
-  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
-  return s.slice(start, end);
-}
-
-function isOws(c: number): boolean {
-  return c === SP || c === HTAB;
+/**
+ * transfer-coding = token *( OWS ";" OWS transfer-parameter ), where
+ * transfer-parameter = token BWS "=" BWS ( token / quoted-string ) (RFC 9112 §7).
+ */
+function isTransferCoding(element: string): boolean {
+  const nameEnd = scanToken(element, 0);
+  return nameEnd > 0 && scanParameters(element, nameEnd, null, true) === element.length;
 }

@@ -138,6 +138,9 @@ const BAD_REQUESTS: Array<[string, string]> = [
   ['Transfer-Encoding in HTTP/1.0', 'POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
   ['Transfer-Encoding not ending in chunked', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'],
   ['a malformed chunk size', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'],
+  ['a chunk extension without a name', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\naa\r\n0\r\n\r\n'],
+  ['a chunk extension value whose quote is never closed', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a="abc\r\nhello\r\n0\r\n\r\n'],
+  ['a chunk extension name that is not a token', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;na,e=val\r\nhello\r\n0\r\n\r\n'],
   ['two spaces in the request line', 'GET  / HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['a lower-case HTTP version', 'GET / http/1.1\r\nHost: x\r\n\r\n'],
   ['a control byte in a header value', 'GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n'],
@@ -155,6 +158,30 @@ for (const [what, bytes] of BAD_REQUESTS) {
     assert.equal(calls(), 0, 'neither the bad request nor the one behind it reached the handler');
   });
 }
+
+test('never answers a request smuggled behind a malformed chunk extension, however the packets cut it', async (t) => {
+  // A parser that skips extensions loosely would read "hello" as the chunk,
+  // end the body at 0, and answer GET /smuggled: two responses where a
+  // front end that follows the grammar sent one request.
+  const paths: string[] = [];
+  const { port } = await startServer(t, {
+    handler: (request) => {
+      paths.push(request.path);
+      return { status: 200, headers: [], body: 'handled' };
+    },
+  });
+  const head = 'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const body = '5;a="abc\r\nhello\r\n0\r\n\r\n';
+  const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+  for (const writes of [[head + body + smuggled], [head, '5;a="ab', 'c\r\nhello\r\n0\r\n\r\n', smuggled], [head + '5;a', '="abc\r', '\nhello\r\n0\r\n\r\n' + smuggled]]) {
+    const result = await exchange(t, port, writes, { pauseMs: 20 });
+    assert.equal(result.responses.length, 1, `exactly one response expected, got:\n${result.text}`);
+    assertResponse(result.responses[0], 400, { isClosing: true });
+    assert.ok(result.isClosed, 'the server closes the connection after the 400');
+    assert.doesNotMatch(result.text, /handled/);
+  }
+  assert.deepEqual(paths, [], 'neither the upload nor the smuggled request reached the handler');
+});
 
 test('answers 417 to an expectation other than 100-continue and closes', async (t) => {
   const { handler, calls } = countingHandler();
