@@ -101,7 +101,8 @@ test('--max-body reaches the server: a larger Content-Length gets 413', async (t
 });
 
 test('--header-timeout reaches the server: a stalled head gets 408', async (t) => {
-  const cli = await startCli(t, ['--port', '0', '--header-timeout', '200ms']);
+  // A second: the head's first bytes must reach the child before its timer runs out.
+  const cli = await startCli(t, ['--port', '0', '--header-timeout', '1s']);
   const client = await connect(t, cli.port);
   await client.write('GET / HTTP/1.1\r\n');
   assertResponse(await client.readResponse(), 408, { isClosing: true });

@@ -2,14 +2,16 @@
 // the body's progress (408), the body's size (413), the request line (414)
 // and the header section (431). Each answer is canned, says Connection:
 // close, and the connection ends. Timeouts that must pass are configured
-// short (a few hundred ms) so the tests stay fast; timeouts that must not
-// pass leave a second or more of margin; assertions wait generously.
+// short so the tests stay fast, but a second where the client must get its
+// first bytes in before it (the header timer runs from the accept); timeouts
+// that must not pass leave a second or more of margin; assertions wait
+// generously.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertResponse, connect, delay, exchange, startServer, waitUntil } from '../helpers.js';
 
 test('answers 408 and closes when a partial head is not completed within the header timeout', async (t) => {
-  const { port } = await startServer(t, { headerTimeoutMs: 300 });
+  const { port } = await startServer(t, { headerTimeoutMs: 1000 });
   const client = await connect(t, port);
   await client.write('GET / HTTP/1.1\r\nHost: x\r\n');
   const response = await client.readResponse();
@@ -19,7 +21,7 @@ test('answers 408 and closes when a partial head is not completed within the hea
 });
 
 test('answers 408 to a head trickled byte by byte: progress does not extend the header timeout', async (t) => {
-  const { port } = await startServer(t, { headerTimeoutMs: 300 });
+  const { port } = await startServer(t, { headerTimeoutMs: 1000 });
   const client = await connect(t, port);
   const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200) + '\r\n\r\n';
   for (const byte of head) {
@@ -33,7 +35,7 @@ test('answers 408 to a head trickled byte by byte: progress does not extend the 
 });
 
 test('applies the header timeout to the next request on a keep-alive connection too', async (t) => {
-  const { port } = await startServer(t, { headerTimeoutMs: 300, keepAliveTimeoutMs: 60_000 });
+  const { port } = await startServer(t, { headerTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 });
   const client = await connect(t, port);
   await client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   assertResponse(await client.readResponse(), 200, { isClosing: false });
