@@ -143,6 +143,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),
   };
   if (typeof config.host !== 'string' || config.host === '') throw new RangeError('host must be a non-empty string');
+  if (options.static?.cacheValidityMs !== undefined) integer('static.cacheValidityMs', options.static.cacheValidityMs, 0);
   return config;
 }
 

@@ -470,15 +470,6 @@ export function runCurl(args: string[], input?: string | Buffer): Promise<CurlRe
   });
 }
 
-/** A port nothing listens on right now (bound and released). */
-export async function findFreePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 /** Polls until `condition` holds; fails the test after the timeout. */
 export async function waitUntil(condition: () => boolean, what: string, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,8 @@
 // The request parser as a specification: each case is raw bytes and the request
 // (or the HttpError) they earn, checked whole, split at every offset, and one
-// byte at a time (see parser-harness.ts). Chunked bodies are in
-// chunked-decoder.test.ts; smuggling regressions in smuggling.test.ts.
+// byte at a time (see parser-harness.ts). Request-targets and Host are in
+// request-target.test.ts, chunked bodies in chunked-decoder.test.ts,
+// smuggling regressions in smuggling.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_PARSER_LIMITS, MESSAGE, NEED_MORE, HEAD, RequestParser } from '../src/http/request-parser.js';
@@ -89,119 +90,6 @@ describe('request line', () => {
       });
     }
   });
-});
-
-describe('request-target forms', () => {
-  testParserCases([
-    {
-      name: 'keeps an origin-form target as sent, query and escapes included',
-      input: 'GET /a/b%20c?d=e&f HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      requests: [{ target: '/a/b%20c?d=e&f', path: '/a/b%20c?d=e&f', authority: 'example.com' }],
-    },
-    {
-      name: 'takes the authority of an absolute-form target over Host',
-      input: 'GET http://example.com:8080/a?b HTTP/1.1\r\nHost: other.example\r\n\r\n',
-      requests: [{ target: 'http://example.com:8080/a?b', path: '/a?b', authority: 'example.com:8080' }],
-    },
-    {
-      name: 'gives an absolute-form target with an empty path the path /',
-      input: 'GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\nGET http://example.com?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      requests: [
-        { path: '/', authority: 'example.com' },
-        { path: '/?x=1', authority: 'example.com' },
-      ],
-    },
-    {
-      name: 'accepts https and a scheme in any case in absolute-form',
-      input: 'GET HTTPS://Example.com/x HTTP/1.1\r\nHost: a\r\n\r\n',
-      requests: [{ path: '/x', authority: 'Example.com' }],
-    },
-    {
-      name: 'accepts an IPv6 literal with a port in absolute-form',
-      input: 'GET http://[::1]:8080/ HTTP/1.1\r\nHost: a\r\n\r\n',
-      requests: [{ path: '/', authority: '[::1]:8080' }],
-    },
-    {
-      name: 'rejects userinfo in an absolute-form target',
-      input: 'GET http://user:pass@example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects an absolute-form scheme other than http or https',
-      input: 'GET ftp://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects an absolute-form target with an empty authority',
-      input: 'GET http:///a HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects an absolute-form target with an invalid authority',
-      input: 'GET http://exa%mple.com:80x/ HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects a target that is neither origin-form nor absolute-form',
-      input: 'GET example.com/a HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'accepts authority-form with CONNECT and takes it as the authority',
-      input: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
-      requests: [{ method: 'CONNECT', target: 'example.com:443', path: 'example.com:443', authority: 'example.com:443' }],
-    },
-    {
-      name: 'accepts authority-form with an IPv6 literal and a port',
-      input: 'CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n',
-      requests: [{ authority: '[2001:db8::1]:443' }],
-    },
-    {
-      name: 'rejects authority-form without a port',
-      input: 'CONNECT example.com HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects authority-form with an empty port',
-      input: 'CONNECT example.com: HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects authority-form that is an IPv6 literal without a port',
-      input: 'CONNECT [::1] HTTP/1.1\r\nHost: a\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects authority-form with a method other than CONNECT',
-      input: 'GET example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects CONNECT with an origin-form target',
-      input: 'CONNECT / HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects CONNECT with an absolute-form target',
-      input: 'CONNECT http://example.com:443/ HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'accepts asterisk-form with OPTIONS',
-      input: 'OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      requests: [{ method: 'OPTIONS', target: '*', path: '*', authority: 'example.com' }],
-    },
-    {
-      name: 'rejects asterisk-form with a method other than OPTIONS',
-      input: 'GET * HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-    {
-      name: 'rejects a target that starts with an asterisk but is not asterisk-form',
-      input: 'OPTIONS *x HTTP/1.1\r\nHost: example.com\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_TARGET' },
-    },
-  ]);
 });
 
 describe('HTTP version', () => {
@@ -408,66 +296,6 @@ describe('header fields', () => {
       });
     }
   });
-});
-
-describe('Host', () => {
-  testParserCases([
-    {
-      name: 'rejects an HTTP/1.1 request without Host',
-      input: 'GET / HTTP/1.1\r\nX-A: 1\r\n\r\n',
-      error: { status: 400, code: 'ERR_MISSING_HOST' },
-    },
-    {
-      name: 'accepts an HTTP/1.0 request without Host, with an empty authority',
-      input: 'GET / HTTP/1.0\r\n\r\n',
-      requests: [{ authority: '' }],
-    },
-    {
-      name: 'accepts an HTTP/1.0 request with Host and takes it as the authority',
-      input: 'GET / HTTP/1.0\r\nHost: example.com\r\n\r\n',
-      requests: [{ authority: 'example.com' }],
-    },
-    {
-      name: 'rejects two Host fields, even identical ones',
-      input: 'GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_HOST' },
-    },
-    {
-      name: 'rejects two Host fields in HTTP/1.0',
-      input: 'GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_HOST' },
-    },
-    {
-      name: 'rejects a Host that is a list',
-      input: 'GET / HTTP/1.1\r\nHost: a, b\r\n\r\n',
-      error: { status: 400, code: 'ERR_INVALID_HOST' },
-    },
-    {
-      name: 'accepts an empty Host',
-      input: 'GET / HTTP/1.1\r\nHost:\r\n\r\n',
-      requests: [{ authority: '' }],
-    },
-    {
-      name: 'accepts a reg-name, an IPv4 address and a port',
-      input:
-        'GET / HTTP/1.1\r\nHost: www.example-1.com\r\n\r\n' +
-        'GET / HTTP/1.1\r\nHost: 192.0.2.1:8080\r\n\r\n' +
-        "GET / HTTP/1.1\r\nHost: a_b~c!$&'()*+,;=%41\r\n\r\n",
-      requests: [{ authority: 'www.example-1.com' }, { authority: '192.0.2.1:8080' }, { authority: "a_b~c!$&'()*+,;=%41" }],
-    },
-    {
-      name: 'accepts an IPv6 literal, with and without a port',
-      input: 'GET / HTTP/1.1\r\nHost: [2001:db8::1]:8080\r\n\r\nGET / HTTP/1.1\r\nHost: [::1]\r\n\r\n',
-      requests: [{ authority: '[2001:db8::1]:8080' }, { authority: '[::1]' }],
-    },
-    ...['exa mple.com', 'a/b', 'user@a', 'a:b', 'a:80x', '[::1', '[::1]x', '::1', 'caf\xe9.example', 'a\\b', '[]:80'].map(
-      (host) => ({
-        name: `rejects the invalid Host ${showBytes(host)}`,
-        input: `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
-        error: { status: 400, code: 'ERR_INVALID_HOST' },
-      }),
-    ),
-  ]);
 });
 
 describe('Content-Length', () => {

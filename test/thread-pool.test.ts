@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { JobError, PoolCreationError } from '../src/pool/pool-errors.js';
 import { ThreadPool, type ThreadPoolOptions } from '../src/pool/thread-pool.js';
 import type { Job } from './fixtures/jobs.js';
-import { delay, waitUntil } from './helpers.js';
+import { PATIENCE_MS, delay, waitUntil } from './helpers.js';
 import { JOBS_MODULE, assertPoolError, fixtureUrl, watch } from './pool-helpers.js';
 
 /** A started pool of the test job module, terminated when the test ends. */
@@ -23,8 +23,8 @@ function run<R = unknown>(pool: ThreadPool, job: Job, options?: Parameters<Threa
 }
 
 /** Waits until every worker is ready again after `restarts` replacements. */
-async function waitForReplacement(pool: ThreadPool, restarts: number): Promise<void> {
-  await waitUntil(() => pool.stats.restarts === restarts && pool.stats.ready === pool.size, `${restarts} worker(s) replaced and all ${pool.size} ready`);
+async function waitForReplacement(pool: ThreadPool, restarts: number, timeoutMs = PATIENCE_MS): Promise<void> {
+  await waitUntil(() => pool.stats.restarts === restarts && pool.stats.ready === pool.size, `${restarts} worker(s) replaced and all ${pool.size} ready`, timeoutMs);
 }
 
 // ─── results and order ───────────────────────────────────────────────────────
@@ -134,11 +134,12 @@ test('a job past its deadline fails with ERR_JOB_TIMEOUT; its worker is replaced
 });
 
 test('a worker still running a timed-out job during its grace period is not counted ready', async (t) => {
-  const pool = await startPool(t, { size: 2, jobTimeoutMs: 200, abortGraceMs: 1500 });
+  // The grace period is long, so the check below falls inside it even on a busy machine.
+  const pool = await startPool(t, { size: 2, jobTimeoutMs: 200, abortGraceMs: 3000 });
   const spinning = run(pool, { kind: 'spin', ms: 60_000 });
   await assertPoolError(spinning, 'ERR_JOB_TIMEOUT');
   assert.equal(pool.stats.ready, 1, 'one of two is spinning on a job given up on');
-  await waitForReplacement(pool, 1);
+  await waitForReplacement(pool, 1, 3000 + PATIENCE_MS);
   assert.equal(pool.stats.ready, 2);
 });
 
@@ -157,11 +158,12 @@ test('a deadline longer than the longest timer delay (about 24.8 days) does not 
 });
 
 test('a job that stops when its signal aborts finishes within the grace period and keeps its worker', async (t) => {
-  const pool = await startPool(t, { size: 1, jobTimeoutMs: 300, abortGraceMs: 300 });
+  // A second of grace: time enough for the worker to see its signal on a busy machine.
+  const pool = await startPool(t, { size: 1, jobTimeoutMs: 300, abortGraceMs: 1000 });
   const before = await run<number>(pool, { kind: 'thread-id' });
   await assertPoolError(run(pool, { kind: 'wait-for-abort' }), 'ERR_JOB_TIMEOUT');
   assert.equal(await run(pool, { kind: 'thread-id' }), before, 'the same thread runs the next job');
-  await delay(500); // past the grace period: nothing may terminate the thread now
+  await delay(1200); // past the grace period: nothing may terminate the thread now
   assert.equal(pool.stats.restarts, 0);
   assert.equal(pool.stats.ready, 1);
   assert.equal(await run(pool, { kind: 'thread-id' }), before);
@@ -214,7 +216,7 @@ test('a signal aborted before execute() rejects with ERR_JOB_ABORTED and runs no
 });
 
 test('aborting a running job that honours its signal keeps its worker', async (t) => {
-  const pool = await startPool(t, { size: 1, abortGraceMs: 300 });
+  const pool = await startPool(t, { size: 1, abortGraceMs: 1000 });
   const before = await run<number>(pool, { kind: 'thread-id' });
   const controller = new AbortController();
   const job = run(pool, { kind: 'wait-for-abort' }, { signal: controller.signal });
@@ -222,7 +224,7 @@ test('aborting a running job that honours its signal keeps its worker', async (t
   controller.abort();
   await assertPoolError(job, 'ERR_JOB_ABORTED');
   assert.equal(await run(pool, { kind: 'thread-id' }), before);
-  await delay(500);
+  await delay(1200); // past the grace period
   assert.equal(pool.stats.restarts, 0);
 });
 

@@ -10,7 +10,7 @@ import type { JobContext } from '../pool/job-module.js';
 import type { HttpJob } from './http-job.js';
 import { delegateToNative } from './native-delegation.js';
 
-const NativeRequest = globalThis.Request;
+const NativeRequest: typeof Request = globalThis.Request;
 const EMPTY = new Uint8Array(0);
 
 export class WorkerRequest {

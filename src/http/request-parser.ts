@@ -8,12 +8,13 @@
 // without one yields MESSAGE at once. Bytes of the next pipelined request stay
 // buffered until the connection asks for it, which is how it applies
 // backpressure.
-import { ASTERISK, CR, IS_TARGET, IS_TOKEN, LF, SLASH, SP } from './bytes.js';
+import { CR, IS_TARGET, IS_TOKEN, LF, SLASH, SP } from './bytes.js';
 import { ChunkedDecoder } from './chunked-decoder.js';
 import { scanParameters, scanToken, splitList, trimOws } from './field-grammar.js';
 import { readFieldLine } from './field-line.js';
 import { HttpError } from './http-error.js';
-import { isAuthorityForm, isValidHost, parseAbsoluteTarget } from './request-target.js';
+import { parseRequestTarget } from './request-target.js';
+import { isValidAuthority } from './uri-host.js';
 
 export interface ParserLimits {
   /** request line → 414 */
@@ -415,41 +416,19 @@ function applyHeaderSemantics(request: HttpRequest, limits: ParserLimits): void 
 
 function applyTarget(request: HttpRequest, host: string | null, hostCount: number): void {
   // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host, and any Host
-  // must be valid; 400 otherwise.
+  // must be valid; 400 otherwise. An empty Host is valid: a client sends one
+  // when the target URI has no authority.
   if (hostCount > 1) throw new HttpError(400, 'ERR_INVALID_HOST', 'request has more than one Host header field');
   if (hostCount === 0 && request.versionMinor === 1) {
     throw new HttpError(400, 'ERR_MISSING_HOST', 'HTTP/1.1 request has no Host header field');
   }
-  if (host !== null && !isValidHost(host)) throw new HttpError(400, 'ERR_INVALID_HOST', 'Host header field is not a valid host');
-  request.authority = host ?? '';
-
-  const target = request.target;
-  const first = target.charCodeAt(0);
-  if (first === SLASH) {
-    if (request.method === 'CONNECT') {
-      throw new HttpError(400, 'ERR_INVALID_TARGET', 'CONNECT needs an authority-form request-target');
-    }
-    return; // origin-form, the common case
+  if (host !== null && host !== '' && !isValidAuthority(host)) {
+    throw new HttpError(400, 'ERR_INVALID_HOST', 'Host header field is not a valid host');
   }
-  if (first === ASTERISK && target.length === 1) {
-    // RFC 9112 §3.2.4: asterisk-form is only for a server-wide OPTIONS.
-    if (request.method !== 'OPTIONS') {
-      throw new HttpError(400, 'ERR_INVALID_TARGET', 'asterisk-form request-target is only allowed with OPTIONS');
-    }
-    return;
-  }
-  if (request.method === 'CONNECT') {
-    // RFC 9112 §3.2.3: authority-form is only for CONNECT.
-    if (!isAuthorityForm(target)) {
-      throw new HttpError(400, 'ERR_INVALID_TARGET', 'CONNECT request-target is not host:port');
-    }
-    request.authority = target;
-    return;
-  }
-  // RFC 9112 §3.2.2: absolute-form; its authority overrides Host.
-  const absolute = parseAbsoluteTarget(target);
-  request.authority = absolute.authority;
-  request.path = absolute.path;
+  const target = parseRequestTarget(request.method, request.target);
+  request.path = target.path;
+  // RFC 9112 §3.2.2: the authority of an absolute-form target overrides Host.
+  request.authority = target.authority ?? host ?? '';
 }
 
 /**

@@ -3,8 +3,9 @@
 // type, and the bytes of files up to 1 MiB. Serving a small file then costs no
 // stat, open or read round trip through libuv's thread pool at all.
 //
-// An entry is trusted for validMs, then checked again with one stat; a file
-// whose size or mtime changed is read anew. Negative answers are cached too.
+// An entry is trusted for validityMs, then checked again with one stat; a
+// file whose size or mtime changed is read anew. Negative answers are cached
+// too.
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import mime from 'mime-types';
@@ -30,7 +31,8 @@ export interface FileCacheOptions {
   realRoot: string;
   /** serve files whose real path lies outside the root */
   followSymlinks: boolean;
-  validMs?: number;
+  /** how long an entry is trusted before one stat checks it again; 0 checks on every lookup */
+  validityMs?: number;
   maxEntries?: number;
   /** files up to this size are kept in memory */
   maxFileBytes?: number;
@@ -45,6 +47,9 @@ interface Entry {
   pending: Promise<FileInfo | null> | null;
 }
 
+/** One second, as nginx's open_file_cache_valid counts: a changed file is seen within it. */
+export const DEFAULT_CACHE_VALIDITY_MS = 1000;
+
 export class FileCache {
   readonly maxFileBytes: number;
   #options: Required<FileCacheOptions>;
@@ -54,11 +59,12 @@ export class FileCache {
 
   constructor(options: FileCacheOptions) {
     this.#options = {
-      validMs: 1000,
-      maxEntries: 10_000,
-      maxFileBytes: 1024 * 1024,
-      maxTotalBytes: 64 * 1024 * 1024,
-      ...options,
+      realRoot: options.realRoot,
+      followSymlinks: options.followSymlinks,
+      validityMs: options.validityMs ?? DEFAULT_CACHE_VALIDITY_MS,
+      maxEntries: options.maxEntries ?? 10_000,
+      maxFileBytes: options.maxFileBytes ?? 1024 * 1024,
+      maxTotalBytes: options.maxTotalBytes ?? 64 * 1024 * 1024,
     };
     this.maxFileBytes = this.#options.maxFileBytes;
   }
@@ -68,7 +74,7 @@ export class FileCache {
     const entry = this.#entries.get(filePath);
     if (entry !== undefined) {
       if (entry.pending !== null) return entry.pending;
-      if (Date.now() - entry.checkedAt < this.#options.validMs) return entry.info;
+      if (Date.now() - entry.checkedAt < this.#options.validityMs) return entry.info;
     }
     const fresh: Entry = entry ?? { info: null, checkedAt: 0, pending: null };
     fresh.pending = this.#check(filePath, fresh.info).then(

@@ -33,6 +33,12 @@ export interface StaticOptions {
   cacheControl?: string;
   /** compress compressible files above 1 KiB on the fly when no .br/.gz sibling exists */
   compress?: boolean;
+  /**
+   * how long what the file cache knows of a path (type, size, mtime, the
+   * bytes of a small file) is trusted before one stat checks it again; 0
+   * checks on every request (default 1000 ms)
+   */
+  cacheValidityMs?: number;
 }
 
 /**
@@ -60,7 +66,7 @@ const TEXT = 'text/plain; charset=utf-8';
 export class StaticFiles {
   readonly root: string;
   #prefix: string;
-  #options: Required<Omit<StaticOptions, 'root' | 'prefix'>>;
+  #options: Required<Omit<StaticOptions, 'root' | 'prefix' | 'cacheValidityMs'>>;
   #cache: FileCache;
 
   constructor(options: StaticOptions) {
@@ -76,7 +82,7 @@ export class StaticFiles {
     };
     // Resolved once: the root itself may be reached through a link.
     const realRoot = realpathOrThrow(this.root);
-    this.#cache = new FileCache({ realRoot, followSymlinks: this.#options.followSymlinks });
+    this.#cache = new FileCache({ realRoot, followSymlinks: this.#options.followSymlinks, validityMs: options.cacheValidityMs });
   }
 
   /**

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
+import { DEFAULTS } from '../../src/config.js';
 import { HELLO_PAGE } from '../../src/demo/pages.js';
-import { PACKAGE_JSON_PATH, assertResponse, connect, findFreePort, runCli, startCli } from '../helpers.js';
+import { PACKAGE_JSON_PATH, assertResponse, connect, runCli, startCli } from '../helpers.js';
 
 const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON_PATH, 'utf8')) as { version: string }).version;
 
@@ -77,16 +78,19 @@ test('exits 1 with a clear message when the port is in use', async (t) => {
 });
 
 test('listens on the port given by PORT, and --port overrides it', async (t) => {
-  const port = await findFreePort();
-  const fromEnv = await startCli(t, [], { env: { PORT: String(port) } });
-  assert.equal(fromEnv.url, `http://127.0.0.1:${port}`);
-  assert.equal(fromEnv.stdout(), `Spindle listening on http://127.0.0.1:${port}\n`);
+  // PORT=0: a port of the kernel's choosing, read back from the listening line.
+  // Had PORT been ignored, the CLI would be on the default port.
+  const fromEnv = await startCli(t, [], { env: { PORT: '0' } });
+  assert.match(fromEnv.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.notEqual(fromEnv.port, DEFAULTS.port, 'PORT is honoured');
+  assert.equal(fromEnv.stdout(), `Spindle listening on ${fromEnv.url}\n`);
   const response = await fetch(fromEnv.url);
   assert.equal(response.status, 200);
   assert.equal(await response.text(), HELLO_PAGE);
 
-  const fromFlag = await startCli(t, ['--port', '0'], { env: { PORT: String(port) } });
-  assert.notEqual(fromFlag.port, port, 'the flag wins over the environment');
+  // PORT names the port the first CLI still holds: only the flag lets this one start.
+  const fromFlag = await startCli(t, ['--port', '0'], { env: { PORT: String(fromEnv.port) } });
+  assert.notEqual(fromFlag.port, fromEnv.port, 'the flag wins over the environment');
 });
 
 test('--max-body reaches the server: a larger Content-Length gets 413', async (t) => {
@@ -99,7 +103,8 @@ test('--max-body reaches the server: a larger Content-Length gets 413', async (t
 });
 
 test('--header-timeout reaches the server: a stalled head gets 408', async (t) => {
-  const cli = await startCli(t, ['--port', '0', '--header-timeout', '200ms']);
+  // A second: the head's first bytes must reach the child before its timer runs out.
+  const cli = await startCli(t, ['--port', '0', '--header-timeout', '1s']);
   const client = await connect(t, cli.port);
   await client.write('GET / HTTP/1.1\r\n');
   assertResponse(await client.readResponse(), 408, { isClosing: true });

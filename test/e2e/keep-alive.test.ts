@@ -3,7 +3,7 @@
 // idle connection is closed after the keep-alive timeout.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertResponse, connect, header, startServer } from '../helpers.js';
+import { assertResponse, connect, delay, header, startServer } from '../helpers.js';
 
 test('keeps an HTTP/1.1 connection open by default and answers the next request on it', async (t) => {
   const { port, server } = await startServer(t);
@@ -72,13 +72,15 @@ test('closes an idle keep-alive connection after the keep-alive timeout, without
 });
 
 test('restarts the keep-alive timeout after each response', async (t) => {
-  const { port } = await startServer(t, { keepAliveTimeoutMs: 600 });
+  const { port } = await startServer(t, { keepAliveTimeoutMs: 1500 });
   const client = await connect(t, port);
-  // Five requests 200 ms apart span longer than one timeout; none may find the connection closed.
+  // Five requests 400 ms apart span longer than one timeout; none may find
+  // the connection closed. The margin of each pause (1.1 s) is what a busy
+  // machine may add to it.
   for (let i = 0; i < 5; i++) {
     await client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     assertResponse(await client.readResponse(), 200, { isClosing: false });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await delay(400);
   }
   assert.equal(client.isClosedByServer, false);
 });

@@ -1,14 +1,17 @@
 // Every bound on a request, crossed over a raw socket: the head's time (408),
 // the body's progress (408), the body's size (413), the request line (414)
 // and the header section (431). Each answer is canned, says Connection:
-// close, and the connection ends. Timeouts are configured short (a few
-// hundred ms) so the tests stay fast; assertions wait generously.
+// close, and the connection ends. Timeouts that must pass are configured
+// short so the tests stay fast, but a second where the client must get its
+// first bytes in before it (the header timer runs from the accept); timeouts
+// that must not pass leave a second or more of margin; assertions wait
+// generously.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertResponse, connect, delay, exchange, startServer, waitUntil } from '../helpers.js';
 
 test('answers 408 and closes when a partial head is not completed within the header timeout', async (t) => {
-  const { port } = await startServer(t, { headerTimeoutMs: 300 });
+  const { port } = await startServer(t, { headerTimeoutMs: 1000 });
   const client = await connect(t, port);
   await client.write('GET / HTTP/1.1\r\nHost: x\r\n');
   const response = await client.readResponse();
@@ -18,7 +21,7 @@ test('answers 408 and closes when a partial head is not completed within the hea
 });
 
 test('answers 408 to a head trickled byte by byte: progress does not extend the header timeout', async (t) => {
-  const { port } = await startServer(t, { headerTimeoutMs: 300 });
+  const { port } = await startServer(t, { headerTimeoutMs: 1000 });
   const client = await connect(t, port);
   const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200) + '\r\n\r\n';
   for (const byte of head) {
@@ -32,7 +35,7 @@ test('answers 408 to a head trickled byte by byte: progress does not extend the 
 });
 
 test('applies the header timeout to the next request on a keep-alive connection too', async (t) => {
-  const { port } = await startServer(t, { headerTimeoutMs: 300, keepAliveTimeoutMs: 60_000 });
+  const { port } = await startServer(t, { headerTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 });
   const client = await connect(t, port);
   await client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   assertResponse(await client.readResponse(), 200, { isClosing: false });
@@ -66,11 +69,13 @@ test('answers 408 when a chunked body stalls past the body timeout', async (t) =
 });
 
 test('keeps reading a body that makes steady progress, even past the body timeout in total', async (t) => {
-  const { port } = await startServer(t, { bodyTimeoutMs: 400 });
+  // A byte every 250 ms for 2 s against a 1.5 s timeout: each pause keeps
+  // 1.25 s of margin for a busy machine, the whole body outlasts the timeout.
+  const { port } = await startServer(t, { bodyTimeoutMs: 1500 });
   const client = await connect(t, port);
   await client.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n');
   for (const byte of 'abcdefgh') {
-    await delay(100);
+    await delay(250);
     await client.write(byte);
   }
   const response = await client.readResponse();

@@ -11,7 +11,6 @@ import { fixturePath, getHealth, httpRequest, waitForHealth, watch, type Health 
 
 test('GET / keeps answering while three /sleep?ms=3000 requests block three of four threads', async (t) => {
   const { url } = await startServer(t, { threads: 4 });
-  const startedAt = Date.now();
   const sleeps = [1, 2, 3].map(() => watch(httpRequest(`${url}/sleep?ms=3000`)));
   await waitForHealth(url, (health) => health.busy === 3, 'three sleeps are running');
   for (let i = 0; i < 5; i++) {
@@ -24,13 +23,13 @@ test('GET / keeps answering while three /sleep?ms=3000 requests block three of f
     assert.equal(response.status, 200);
     assert.equal(response.text, 'slept 3000 ms\n');
   }
-  const elapsedMs = Date.now() - startedAt;
-  assert.ok(elapsedMs < 8000, `the three sleeps ran side by side (${elapsedMs} ms in all, not 9000+)`);
+  // That the three ran side by side, not one after another, is busy === 3 above.
 });
 
 test('/healthz answers from the I/O thread while every worker sleeps, and counts them busy', async (t) => {
   const { url, server } = await startServer(t, { threads: 2 });
-  const sleeps = [1, 2].map(() => watch(httpRequest(`${url}/sleep?ms=1500`)));
+  // Sleeps of 3 s: long enough that both still run when /healthz answers, even on a busy machine.
+  const sleeps = [1, 2].map(() => watch(httpRequest(`${url}/sleep?ms=3000`)));
   await waitForHealth(url, (health) => health.busy === 2, 'both sleeps are running');
   const response = await httpRequest(`${url}/healthz`);
   assert.equal(response.status, 200);
@@ -75,7 +74,7 @@ test('a request past jobTimeoutMs answers 504, and the pool replaces the stuck t
 
 test('answers 503 with Retry-After when every thread is busy and the queue is full', async (t) => {
   const { url } = await startServer(t, { threads: 1, queueSize: 1 });
-  const running = httpRequest(`${url}/sleep?ms=800`);
+  const running = httpRequest(`${url}/sleep?ms=3000`); // outlasts the steps below on a busy machine
   await waitForHealth(url, (health) => health.busy === 1, 'the first sleep is running');
   const queued = httpRequest(`${url}/sleep?ms=100`);
   await waitForHealth(url, (health) => health.queued === 1, 'the second sleep is queued');
@@ -89,7 +88,7 @@ test('answers 503 with Retry-After when every thread is busy and the queue is fu
 
 test('a client that resets its connection while its job is queued takes the job with it', async (t) => {
   const { url, port, server } = await startServer(t, { threads: 1, queueSize: 4 });
-  const running = watch(httpRequest(`${url}/sleep?ms=1000`));
+  const running = watch(httpRequest(`${url}/sleep?ms=3000`)); // outlasts the steps below on a busy machine
   await waitForHealth(url, (health) => health.busy === 1, 'the first sleep is running');
   const client = await connect(t, port);
   await client.write('GET /sleep?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -109,12 +108,12 @@ test('the CLI answers the requests in flight on SIGTERM, then exits 0', async (t
   const cli = await startCli(t, ['--port', '0', '--threads', '2']);
   const health = await getHealth(cli.url);
   assert.equal(health.threads, 2, '--threads reaches the pool');
-  const sleeps = [1, 2].map(() => httpRequest(`${cli.url}/sleep?ms=1500`));
+  const sleeps = [1, 2].map(() => httpRequest(`${cli.url}/sleep?ms=3000`)); // still running at SIGTERM on a busy machine
   await waitForHealth(cli.url, (h) => h.busy === 2, 'both sleeps are running');
   cli.child.kill('SIGTERM');
   for (const response of await Promise.all(sleeps)) {
     assert.equal(response.status, 200);
-    assert.equal(response.text, 'slept 1500 ms\n');
+    assert.equal(response.text, 'slept 3000 ms\n');
     assert.equal(response.headers.connection, 'close', 'the last response before shutdown says so');
   }
   const result = await cli.exited;

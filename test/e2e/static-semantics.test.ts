@@ -5,13 +5,13 @@
 // the application and a prefix. Raw sockets where the bytes matter; fetch
 // and the real curl where clients' behaviour matters.
 import assert from 'node:assert/strict';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import zlib from 'node:zlib';
 import { HELLO_PAGE, NOT_FOUND_PAGE } from '../../src/demo/pages.js';
-import type { StaticOptions } from '../../src/index.js';
-import { delay, header, runCurl, startCli, startServer, type ParsedResponse } from '../helpers.js';
+import { createServer, type StaticOptions } from '../../src/index.js';
+import { header, runCurl, startCli, startServer, type ParsedResponse } from '../helpers.js';
 import { createFixture, removeFixture, request, writeFiles } from '../static-helpers.js';
 
 const fixture = createFixture('semantics');
@@ -384,29 +384,48 @@ test('HEAD has the same headers as GET, Content-Length included, and no body', a
 
 // ─── the small-file cache ────────────────────────────────────────────────────
 
-test('a file changed on disk is served fresh after the cache revalidates (~1 s)', async (t) => {
-  const port = await serve(t);
+test('a file changed on disk is served fresh once its cache entry has expired (cacheValidityMs 0: every request)', async (t) => {
+  const port = await serve(t, { cacheValidityMs: 0 });
   const file = path.join(fixture.root, 'changing.txt');
   const first = await request(t, port, '/changing.txt');
   assert.equal(first.body.toString(), 'version 1\n');
-  writeFileSync(file, 'version 2\n'); // same length: only the mtime tells them apart
-  await delay(1200);
+  // Same length: only the mtime tells the versions apart, so set it apart by
+  // more than a file system's timestamp granularity.
+  writeFileSync(file, 'version 2\n');
+  const later = new Date(statSync(file).mtimeMs + 2000);
+  utimesSync(file, later, later);
   const second = await request(t, port, '/changing.txt');
   assert.equal(second.body.toString(), 'version 2\n');
   assert.notEqual(header(second, 'etag'), header(first, 'etag'));
   writeFileSync(file, 'version three, longer\n');
-  await delay(1200);
   assert.equal((await request(t, port, '/changing.txt')).body.toString(), 'version three, longer\n');
 });
 
-test('a file created after a 404 is served once the cache revalidates', async (t) => {
-  const port = await serve(t);
+test('a file created after a 404 is served once the cache entry has expired', async (t) => {
+  const port = await serve(t, { cacheValidityMs: 0 });
   assert.equal((await request(t, port, '/late.txt')).status, 404);
   writeFileSync(path.join(fixture.root, 'late.txt'), 'arrived late\n');
-  await delay(1200);
   const response = await request(t, port, '/late.txt');
   assert.equal(response.status, 200);
   assert.equal(response.body.toString(), 'arrived late\n');
+});
+
+test('within cacheValidityMs the cache answers without looking at the disk again', async (t) => {
+  const port = await serve(t, { cacheValidityMs: 60_000 });
+  const file = path.join(fixture.root, 'cached.txt');
+  writeFileSync(file, 'cached 1\n');
+  assert.equal((await request(t, port, '/cached.txt')).body.toString(), 'cached 1\n');
+  writeFileSync(file, 'cached 2, longer\n');
+  assert.equal((await request(t, port, '/cached.txt')).body.toString(), 'cached 1\n', 'still the cached bytes');
+  assert.equal((await request(t, port, '/never-there.txt')).status, 404);
+  writeFileSync(path.join(fixture.root, 'never-there.txt'), 'now here\n');
+  assert.equal((await request(t, port, '/never-there.txt')).status, 404, 'a cached 404 too');
+});
+
+test('createServer refuses a static.cacheValidityMs that is not a non-negative integer', () => {
+  for (const cacheValidityMs of [-1, 0.5, Number.NaN]) {
+    assert.throws(() => createServer({ static: { root: fixture.root, cacheValidityMs } }), /static\.cacheValidityMs must be an integer/);
+  }
 });
 
 // ─── content codings (RFC 9110 §8.4, §12.5.3) ────────────────────────────────

@@ -23,6 +23,11 @@ after(() => removeFixture(fixture));
 
 const HUGE_BYTES = 1024 * MiB;
 const LARGE_BYTES = 8 * MiB;
+/**
+ * A bound that only says "did not hang": these tests take 4-8 s on an idle
+ * machine and up to 20 s with both cores busy.
+ */
+const HANG_MS = 120_000;
 /** how far above its idle value the server's RSS may go while streaming */
 const RSS_HEADROOM_BYTES = 64 * MiB;
 
@@ -50,11 +55,11 @@ async function startWarmServer(t: Parameters<typeof startCli>[0], flags: string[
   return { port: cli.port, pid };
 }
 
-test('a 1 GiB file downloads whole while the server RSS stays within 64 MiB of idle', { timeout: 60_000 }, async (t) => {
+test('a 1 GiB file downloads whole while the server RSS stays within 64 MiB of idle', { timeout: HANG_MS + 30_000 }, async (t) => {
   const { port, pid } = await startWarmServer(t);
   const idleRss = readRssBytes(pid);
   const sampler = sampleRss(pid);
-  const result = await download(port, '/huge.bin', { timeoutMs: 40_000 });
+  const result = await download(port, '/huge.bin', { timeoutMs: HANG_MS });
   const peakRss = sampler.stop();
   t.diagnostic(`RSS idle ${(idleRss / MiB).toFixed(1)} MiB, peak ${(peakRss / MiB).toFixed(1)} MiB`);
   assert.equal(result.status, 200);
@@ -72,24 +77,24 @@ interface PauseReading {
   rssGrowthWhilePaused: number;
 }
 
-test('a client that stops reading mid-download stalls the server: no reads from disk, no RSS growth', { timeout: 60_000 }, async (t) => {
+test('a client that stops reading mid-download stalls the server: no reads from disk, no RSS growth', { timeout: HANG_MS + 30_000 }, async (t) => {
   const { port, pid } = await startWarmServer(t);
   const idleRss = readRssBytes(pid);
   const sampler = sampleRss(pid);
   const PAUSE_AT_BYTES = 64 * MiB;
-  const PAUSE_MS = 3000;
+  const PAUSE_MS = 2000;
   let pause: Promise<PauseReading> | undefined;
   const result = await download(port, '/huge.bin', {
-    timeoutMs: 50_000,
+    timeoutMs: HANG_MS,
     onProgress(bodyBytes, socket) {
       if (pause !== undefined || bodyBytes < PAUSE_AT_BYTES) return;
       socket.pause();
       pause = (async () => {
         // The kernel's socket buffers fill first; after that the server must wait for 'drain'.
-        await delay(1000);
+        await waitUntilReadsStop(pid);
         const readBefore = readIoReadBytes(pid);
         const rssBefore = readRssBytes(pid);
-        await delay(PAUSE_MS - 1000);
+        await delay(PAUSE_MS);
         const measured = { readWhilePaused: readIoReadBytes(pid) - readBefore, rssGrowthWhilePaused: readRssBytes(pid) - rssBefore };
         socket.resume();
         return measured;
@@ -106,6 +111,25 @@ test('a client that stops reading mid-download stalls the server: no reads from 
   assert.equal(result.bodyBytes, HUGE_BYTES, 'after the pause the download completes, every byte once');
 });
 
+/**
+ * Polls until the process's read count has not moved for half a second (for
+ * up to 20 s): its writes are then blocked on the paused client. How long
+ * the socket buffers take to fill depends on how busy the machine is.
+ */
+async function waitUntilReadsStop(pid: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last = readIoReadBytes(pid);
+  let stillSince = Date.now();
+  while (Date.now() - stillSince < 500 && Date.now() < deadline) {
+    await delay(50);
+    const read = readIoReadBytes(pid);
+    if (read !== last) {
+      last = read;
+      stillSince = Date.now();
+    }
+  }
+}
+
 /** Polls until the process has at most `limit` open fds, for up to 20 s; returns the last count. */
 async function waitForFdsAtMost(pid: number, limit: number): Promise<number> {
   const deadline = Date.now() + 20_000;
@@ -117,7 +141,7 @@ async function waitForFdsAtMost(pid: number, limit: number): Promise<number> {
   return fds;
 }
 
-test('1,000 downloads aborted midway leave no file descriptor open', { timeout: 60_000 }, async (t) => {
+test('1,000 downloads aborted midway leave no file descriptor open', { timeout: HANG_MS }, async (t) => {
   const { port, pid } = await startWarmServer(t);
   const idleFds = countOpenFds(pid);
   let peakFds = idleFds;
@@ -146,7 +170,7 @@ test('1,000 downloads aborted midway leave no file descriptor open', { timeout: 
   assert.equal(health.status, 200);
 });
 
-test('200 downloads compressed on the fly (--compress) and aborted midway leave no file descriptor open', { timeout: 60_000 }, async (t) => {
+test('200 downloads compressed on the fly (--compress) and aborted midway leave no file descriptor open', { timeout: HANG_MS }, async (t) => {
   const { port, pid } = await startWarmServer(t, ['--compress']);
   const complete = await download(port, '/text.txt', { headers: { 'Accept-Encoding': 'gzip' } });
   assert.equal(complete.status, 200);
