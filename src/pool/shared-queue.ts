@@ -139,10 +139,12 @@ export class SharedQueue {
   /**
    * Closes the channel: the book's dropping of the `Sender`. Workers finish
    * the jobs still queued, then their loops end. Every sleeper is woken to
-   * see it.
+   * see it, unless `wake` is false: the pool is terminating its threads,
+   * and a notify racing a thread's teardown buys nothing. Idempotent.
    */
-  close(): void {
-    Atomics.store(this.#control, CLOSED, 1);
+  close(wake = true): void {
+    if (Atomics.exchange(this.#control, CLOSED, 1) === 1) return;
+    if (!wake) return;
     Atomics.add(this.#control, SEQ, 1);
     Atomics.notify(this.#control, SEQ);
   }

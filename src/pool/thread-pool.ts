@@ -227,6 +227,7 @@ export class ThreadPool implements AsyncDisposable {
   /** Stops at once: fails running and queued jobs with ERR_POOL_CLOSED and terminates every worker. */
   async terminate(): Promise<void> {
     this.#isClosing = true;
+    this.#queue.close(false);
     const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool was terminated');
     for (const job of [...this.#jobs.values()]) {
       this.#queue.cancel(job.position, job.id);

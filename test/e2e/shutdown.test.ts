@@ -141,7 +141,7 @@ test('a server whose listen() fails with EADDRINUSE leaves nothing running that 
     blocker.close();
     console.log(error?.code);
   `);
-  assert.equal(result.stdout, 'EADDRINUSE\n', result.stderr);
+  assert.equal(result.stdout, 'EADDRINUSE\n', `exit code ${String(result.code)}, signal ${String(result.signal)}, stderr: ${result.stderr}`);
   assert.equal(result.stderr, '', 'a failed listen is reported by the rejection only, not logged');
   assert.equal(result.code, 0, 'the process exits by itself: no worker or socket is left behind');
 });
