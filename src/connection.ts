@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { HttpError } from './http/http-error.js';
 import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
 import {
-  FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, errorResponse, getHeader, serializeHead, statusHasNoBody,
+  FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
   type Framing, type HttpResponse,
 } from './http/response.js';
 
@@ -376,33 +376,8 @@ export class Connection {
     // The last response before a close says so (RFC 9112 §9.6).
     let keepAlive = request !== null && request.keepAlive && !(this.#isClosing && this.#queue.length === 0);
     const body = response.body;
-    const isHead = request !== null && request.method === 'HEAD';
-    let framing: Framing;
-    let length = -1;
-    let bytes: Uint8Array | string | null = null;
-    if (statusHasNoBody(response.status) || isHead) {
-      framing = FRAMING_NONE;
-      if (typeof body === 'string') length = Buffer.byteLength(body);
-      else if (body instanceof Uint8Array) length = body.byteLength;
-      else if (body === null) length = declaredLength(response);
-      else length = response.contentLength ?? -1;
-      if (response.status === 204) length = -1;
-    } else if (body === null) {
-      framing = FRAMING_LENGTH;
-      length = 0;
-    } else if (typeof body === 'string' || body instanceof Uint8Array) {
-      framing = FRAMING_LENGTH;
-      bytes = body;
-      length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    } else if (response.contentLength !== undefined) {
-      framing = FRAMING_LENGTH; // a stream of known length, such as a file
-      length = response.contentLength;
-    } else if (versionMinor === 1) {
-      framing = FRAMING_CHUNKED;
-    } else {
-      framing = FRAMING_CLOSE; // RFC 9112 §6.3: an HTTP/1.0 client reads until close
-      keepAlive = false;
-    }
+    const { framing, length } = chooseFraming(response, request !== null && request.method === 'HEAD', versionMinor);
+    if (framing === FRAMING_CLOSE) keepAlive = false; // RFC 9112 §6.3: an HTTP/1.0 client reads until close
     let head: string;
     try {
       head = serializeHead(response, { versionMinor, keepAlive, framing, contentLength: length });
@@ -419,6 +394,7 @@ export class Connection {
       void this.#streamBody(body, framing, length);
       return;
     }
+    const bytes = framing === FRAMING_LENGTH && (typeof body === 'string' || body instanceof Uint8Array) ? body : null;
     if (bytes === null || length === 0) {
       this.#write(Buffer.from(head, 'latin1'));
     } else if (length <= COALESCE_BYTES) {
@@ -534,13 +510,6 @@ export class Connection {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
-
-
-/** Content-Length a handler declared for a HEAD or 304 answer without a body. */
-function declaredLength(response: HttpResponse): number {
-  const value = getHeader(response.headers, 'content-length');
-  return value !== undefined && /^[0-9]{1,15}$/.test(value) ? Number(value) : -1;
-}
 
 function waitForDrain(socket: Socket): Promise<void> {
   return new Promise((resolve) => {

@@ -68,8 +68,9 @@ function health(request: HttpRequest, state: RouterState): HttpResponse {
   if (state.isShuttingDown) status = 'shutting-down';
   else if (pool !== null && pool.ready === 0) status = 'unavailable';
   else if (pool !== null && pool.ready < pool.threads) status = 'degraded';
+  const connections = { connections: state.connectionCount, maxConnections: state.maxConnections };
   const body = pool === null
-    ? { status }
+    ? { status, ...connections }
     : {
         status,
         threads: pool.threads,
@@ -79,10 +80,11 @@ function health(request: HttpRequest, state: RouterState): HttpResponse {
         restarts: pool.restarts,
         backoffMs: pool.backoffMs,
         lastError: pool.lastError,
+        ...connections,
       };
   return {
     status: status === 'ok' || status === 'degraded' ? 200 : 503,
     headers: ['Content-Type', 'application/json', 'Cache-Control', 'no-store'],
-    body: JSON.stringify({ ...body, connections: state.connectionCount, maxConnections: state.maxConnections }) + '\n',
+    body: JSON.stringify(body) + '\n',
   };
 }

@@ -45,6 +45,38 @@ export const FRAMING_CHUNKED = 2; // Transfer-Encoding: chunked
 export const FRAMING_CLOSE = 3; // HTTP/1.0 client and unknown length: read until close
 export type Framing = typeof FRAMING_NONE | typeof FRAMING_LENGTH | typeof FRAMING_CHUNKED | typeof FRAMING_CLOSE;
 
+/**
+ * How a response's body is delimited (RFC 9112 §6.1-6.3), and the
+ * Content-Length to send (-1 for none): no body for HEAD and the statuses
+ * that never have one (which may still carry the length the body would
+ * have, RFC 9110 §8.6; 204 never does, §8.6); a length for bytes, text and
+ * streams of known length; chunked for other streams to HTTP/1.1 clients;
+ * and to an HTTP/1.0 client, read until close.
+ */
+export function chooseFraming(response: HttpResponse, isHead: boolean, versionMinor: number): { framing: Framing; length: number } {
+  const body = response.body;
+  if (statusHasNoBody(response.status) || isHead) {
+    if (response.status === 204) return { framing: FRAMING_NONE, length: -1 };
+    let length: number;
+    if (typeof body === 'string') length = Buffer.byteLength(body);
+    else if (body instanceof Uint8Array) length = body.byteLength;
+    else if (body === null) length = declaredLength(response);
+    else length = response.contentLength ?? -1;
+    return { framing: FRAMING_NONE, length };
+  }
+  if (body === null) return { framing: FRAMING_LENGTH, length: 0 };
+  if (typeof body === 'string') return { framing: FRAMING_LENGTH, length: Buffer.byteLength(body) };
+  if (body instanceof Uint8Array) return { framing: FRAMING_LENGTH, length: body.byteLength };
+  if (response.contentLength !== undefined) return { framing: FRAMING_LENGTH, length: response.contentLength }; // a file
+  return { framing: versionMinor === 1 ? FRAMING_CHUNKED : FRAMING_CLOSE, length: -1 };
+}
+
+/** Content-Length a handler declared for a HEAD or 304 answer without a body. */
+function declaredLength(response: HttpResponse): number {
+  const value = getHeader(response.headers, 'content-length');
+  return value !== undefined && /^[0-9]{1,15}$/.test(value) ? Number(value) : -1;
+}
+
 export interface HeadOptions {
   versionMinor: number;
   keepAlive: boolean;

@@ -384,6 +384,12 @@ test('HEAD has the same headers as GET, Content-Length included, and no body', a
 
 // ─── the small-file cache ────────────────────────────────────────────────────
 
+test('createServer refuses a cacheValidityMs that is negative or not a whole number', () => {
+  for (const cacheValidityMs of [-1, 0.5, Number.NaN]) {
+    assert.throws(() => createServer({ port: 0, static: { root: fixture.root, cacheValidityMs } }), RangeError, String(cacheValidityMs));
+  }
+});
+
 test('a file changed on disk is served fresh once its cache entry has expired (cacheValidityMs 0: every request)', async (t) => {
   const port = await serve(t, { cacheValidityMs: 0 });
   const file = path.join(fixture.root, 'changing.txt');
