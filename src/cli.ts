@@ -25,6 +25,8 @@ Options:
   --app FILE               application module (default export { fetch(request) })
                            run on the worker threads (default: the built-in demo)
   --threads N              worker threads (default: available CPU cores)
+  --concurrency N          requests each thread runs at once while they await
+                           (default ${DEFAULTS.concurrency}; 1 for handlers that only compute)
   --queue N                requests that may wait for a worker, else 503 (default 1024)
   --job-timeout TIME       deadline of a running request, else 504 (default 30s)
   --demo                   run the built-in demo app too (it runs anyway without DIR or --app)
@@ -67,6 +69,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         app: { type: 'string' },
         threads: { type: 'string' },
         queue: { type: 'string' },
+        concurrency: { type: 'string' },
         'job-timeout': { type: 'string' },
         demo: { type: 'boolean' },
         root: { type: 'string' },
@@ -109,6 +112,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   }
   if (v.threads !== undefined) options.threads = count('--threads', v.threads, 1);
   if (v.queue !== undefined) options.queueSize = count('--queue', v.queue, 0);
+  if (v.concurrency !== undefined) options.concurrency = count('--concurrency', v.concurrency, 1);
   if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
   if (v.demo) options.demo = true;
 

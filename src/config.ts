@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { Handler } from './connection.js';
 import type { ParserLimits } from './http/request-parser.js';
 import { readOpenFileLimit } from './open-file-limit.js';
+import { MAX_CONCURRENCY } from './pool/pool-options.js';
 import type { StaticOptions } from './static/static-files.js';
 
 /** Options of {@link createServer}; every field has a default. */
@@ -53,6 +54,12 @@ export interface ServerOptions {
   static?: StaticOptions;
   /** worker threads running the application (default os.availableParallelism()) */
   threads?: number;
+  /**
+   * requests each worker thread runs at once: a handler that awaits gives
+   * its thread to the next one (default 256; 1 for handlers that only
+   * compute, so that none waits behind another's CPU loop)
+   */
+  concurrency?: number;
   /** requests that may wait for a worker before 503 (default 1024) */
   queueSize?: number;
   /** deadline of a request's job once it runs, else 504 (default 30 s) */
@@ -78,6 +85,7 @@ export interface ServerConfig {
   maxPipelined: number;
   maxConnections: number;
   threads: number;
+  concurrency: number;
   queueSize: number;
   jobTimeoutMs: number;
   log: (message: string) => void;
@@ -97,6 +105,7 @@ export const DEFAULTS = {
   sendTimeoutMs: 30_000,
   shutdownTimeoutMs: 10_000,
   maxPipelined: 16,
+  concurrency: 256,
   queueSize: 1024,
   jobTimeoutMs: 30_000,
 } as const;
@@ -138,6 +147,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     maxPipelined: integer('maxPipelined', options.maxPipelined ?? DEFAULTS.maxPipelined, 1),
     maxConnections: integer('maxConnections', options.maxConnections ?? defaultMaxConnections(), 1),
     threads: integer('threads', options.threads ?? os.availableParallelism(), 1, 1024),
+    concurrency: integer('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, MAX_CONCURRENCY),
     queueSize: integer('queueSize', options.queueSize ?? DEFAULTS.queueSize, 0),
     jobTimeoutMs: integer('jobTimeoutMs', options.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs, 0),
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),

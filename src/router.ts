@@ -74,7 +74,10 @@ function health(request: HttpRequest, state: RouterState): HttpResponse {
     : {
         status,
         threads: pool.threads,
+        concurrency: pool.concurrency,
         busy: pool.busy,
+        inFlight: pool.inFlight,
+        inFlightPerWorker: pool.inFlightPerWorker,
         queued: pool.queued,
         ready: pool.ready,
         restarts: pool.restarts,

@@ -54,12 +54,14 @@ export class Server {
         module: APP_WORKER,
         moduleData: setup,
         size: config.threads,
+        concurrency: config.concurrency,
         queueSize: config.queueSize,
         jobTimeoutMs: config.jobTimeoutMs,
         encodePayload: encodeHttpJob,
         payloadSlotBytes: JOB_SLOT_BYTES,
         resultSlotBytes: RESULT_SLOT_BYTES,
         decodeResult: decodeHttpResult,
+        log: config.log,
       });
       app = createAppDispatcher(this.pool, {
         scheme: 'http',

@@ -290,7 +290,7 @@ test('close() finishes running and queued jobs, refuses new ones, then joins eve
   await assertPoolError(run(pool, { kind: 'echo', value: 'late' }), 'ERR_POOL_CLOSED');
   await closed;
   assert.deepEqual(await Promise.all(jobs), ['slept 200 ms', 'slept 200 ms', 'queued 1', 'queued 2']);
-  assert.deepEqual({ ...pool.stats, lastError: null }, { threads: 2, busy: 0, queued: 0, ready: 0, restarts: 0, backoffMs: 0, lastError: null }, 'every worker has exited and none was replaced');
+  assert.deepEqual({ ...pool.stats, lastError: null }, { threads: 2, concurrency: 1, busy: 0, inFlight: 0, inFlightPerWorker: [], queued: 0, ready: 0, restarts: 0, backoffMs: 0, lastError: null }, 'every worker has exited and none was replaced');
   await assertPoolError(run(pool, { kind: 'echo', value: 'later' }), 'ERR_POOL_CLOSED');
 });
 

@@ -71,6 +71,8 @@ function failureResponse(request: HttpRequest, err: unknown, log: (message: stri
       case 'ERR_WORKER_OUT_OF_MEMORY':
         log(`spindle: "${line}" failed: ${err.message}`);
         return errorResponse(503, ['Retry-After', '1']);
+      case 'ERR_WORKER_TERMINATED': // the pool logs it once, with the count of jobs lost
+        return errorResponse(503, ['Retry-After', '1']);
       case 'ERR_WORKER_DIED':
         log(`spindle: "${line}" failed: ${err.message}`);
         return errorResponse(500);

@@ -14,6 +14,7 @@ export type PoolErrorCode =
   | 'ERR_JOB_ABORTED' // the caller's signal aborted the job
   | 'ERR_WORKER_DIED' // the worker running the job exited (500)
   | 'ERR_WORKER_OUT_OF_MEMORY' // the worker ran out of its heap (503)
+  | 'ERR_WORKER_TERMINATED' // the worker was terminated (another job on it would not stop) (503)
   | 'ERR_POOL_CLOSED'; // the pool no longer takes or runs jobs
 
 export class PoolError extends Error {

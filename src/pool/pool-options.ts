@@ -12,6 +12,12 @@ export interface ThreadPoolOptions {
   moduleData?: unknown;
   /** workers (default os.availableParallelism()) */
   size?: number;
+  /**
+   * jobs each worker runs at once (default 1, the book's worker). A job that
+   * returns a promise lets its worker take the next one while it awaits, up
+   * to this many; a job that does not await keeps its thread meanwhile.
+   */
+  concurrency?: number;
   /** jobs that may wait for a worker (default 1024) */
   queueSize?: number;
   /** deadline of a running job; 0 for none (default 30 s) */
@@ -36,6 +42,8 @@ export interface ThreadPoolOptions {
    * Without it, results come by message.
    */
   decodeResult?: (bytes: Buffer) => unknown;
+  /** where the pool reports what a caller cannot see: workers terminated and the jobs they took with them (default console.error) */
+  log?: (message: string) => void;
 }
 
 export interface ExecuteOptions {
@@ -47,8 +55,14 @@ export interface ExecuteOptions {
 
 export interface PoolStats {
   threads: number;
-  /** workers running a job */
+  /** jobs each worker may run at once */
+  concurrency: number;
+  /** workers running at least one job */
   busy: number;
+  /** jobs running, on all workers */
+  inFlight: number;
+  /** jobs running on each worker */
+  inFlightPerWorker: number[];
   /** jobs waiting for a worker */
   queued: number;
   /** workers started and ready for jobs (not counting one still running a job given up on) */
@@ -72,6 +86,7 @@ export interface JobTicket {
 
 export interface ResolvedPoolOptions {
   size: number;
+  concurrency: number;
   queueSize: number;
   jobTimeoutMs: number;
   abortGraceMs: number;
@@ -80,9 +95,11 @@ export interface ResolvedPoolOptions {
   payloadSlotBytes: number;
   resultSlotBytes: number;
   decodeResult: ((bytes: Buffer) => unknown) | null;
+  log: (message: string) => void;
 }
 
 export const POOL_DEFAULTS = {
+  concurrency: 1,
   queueSize: 1024,
   jobTimeoutMs: 30_000,
   abortGraceMs: 1000,
@@ -90,14 +107,22 @@ export const POOL_DEFAULTS = {
   resultSlotBytes: 4096,
 } as const;
 
+/** More jobs than this per thread buys nothing: each costs memory, and they share one core. */
+export const MAX_CONCURRENCY = 4096;
+
 /** Fills in the defaults; throws PoolCreationError for an impossible value. */
 export function resolvePoolOptions(options: ThreadPoolOptions): ResolvedPoolOptions {
   const size = options.size ?? os.availableParallelism();
   if (!Number.isInteger(size) || size < 1) {
     throw new PoolCreationError(`a thread pool needs a whole number of threads, at least 1; got ${String(size)}`);
   }
+  const concurrency = options.concurrency ?? POOL_DEFAULTS.concurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw new PoolCreationError(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}; got ${String(concurrency)}`);
+  }
   return {
     size,
+    concurrency,
     queueSize: wholeNumber('queueSize', options.queueSize ?? POOL_DEFAULTS.queueSize, 'a whole number, at least 0'),
     jobTimeoutMs: wholeNumber('jobTimeoutMs', options.jobTimeoutMs ?? POOL_DEFAULTS.jobTimeoutMs, 'a whole number of milliseconds'),
     abortGraceMs: wholeNumber('abortGraceMs', options.abortGraceMs ?? POOL_DEFAULTS.abortGraceMs, 'a whole number of milliseconds'),
@@ -106,6 +131,7 @@ export function resolvePoolOptions(options: ThreadPoolOptions): ResolvedPoolOpti
     payloadSlotBytes: options.payloadSlotBytes ?? POOL_DEFAULTS.payloadSlotBytes,
     resultSlotBytes: options.resultSlotBytes ?? POOL_DEFAULTS.resultSlotBytes,
     decodeResult: options.decodeResult ?? null,
+    log: options.log ?? ((message) => console.error(message)),
   };
 }
 

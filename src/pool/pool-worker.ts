@@ -13,8 +13,14 @@ export class PoolWorker {
   readonly thread: Worker;
   /** the job module has loaded: the worker takes jobs */
   isReady = false;
-  /** running once its job was given up on: the worker is terminated if the job does not end */
-  graceTimer: NodeJS.Timeout | null = null;
+  /**
+   * Per job given up on (deadline passed, client gone) that is still
+   * running here: the worker is terminated if the job does not end within
+   * its grace period. Meanwhile the worker takes no new job.
+   */
+  readonly graceTimers = new Map<number, NodeJS.Timeout>();
+  /** why the pool terminated it, once it did */
+  terminatedFor: string | null = null;
   exitError: Error | null = null;
   /** the JoinHandle: resolves with the exit code once the thread has ended */
   readonly exited: Promise<number>;
@@ -30,9 +36,18 @@ export class PoolWorker {
     this.thread.postMessage(message, transfer as ArrayBuffer[] | undefined);
   }
 
-  clearGraceTimer(): void {
-    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
-    this.graceTimer = null;
+  /** Stops the grace timer of job id; true when it had one. */
+  clearGraceTimer(id: number): boolean {
+    const timer = this.graceTimers.get(id);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    this.graceTimers.delete(id);
+    return true;
+  }
+
+  clearGraceTimers(): void {
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
   }
 }
 

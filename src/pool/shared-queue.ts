@@ -1,10 +1,10 @@
-// The book's channel, in shared memory. The I/O thread pushes jobs; an idle
-// worker takes the next one itself, the way the book's workers share one
-// `Arc<Mutex<Receiver<Job>>>`. Taking a job costs a few atomic operations,
-// not a message and a wake-up: a busy worker goes straight from one job to
-// the next, and a sleeping one is woken only when it is needed.
+// The book's channel, in shared memory. The I/O thread pushes jobs; a worker
+// with a free lane takes the next one itself, the way the book's workers
+// share one `Arc<Mutex<Receiver<Job>>>`. Taking a job costs a few atomic
+// operations, not a message and a wake-up: a busy worker goes straight from
+// one job to the next, and a sleeping one is woken only when it is needed.
 //
-//   control  [ HEAD | TAIL | SEQ | WAITERS | NAPPER | CLOSED ]
+//   control  [ HEAD | TAIL | SEQ | SLEEPERS | NAPPER | CLOSED ]
 //   ring     one Int32 pair per position, HEAD ▶ ... ◀ TAIL (FIFO):
 //              word  +id  ready: job id, not taken yet
 //                    -id  taken: a worker is reading its payload
@@ -12,21 +12,42 @@
 //              slot  index of the payload slot, or -1: the payload comes by message
 //   slots    fixed-size payload areas; the I/O thread hands them out (LIFO, so
 //            few pages are ever touched) and takes them back when the job settles
-//   running  per worker: the id of the job it runs, or 0; and when it started
+//   workers  per worker: [ IN_FLIGHT | RETIRING | SLEEPING | WAKE ]
+//   lanes    per worker, `lanesPerWorker` lanes (its concurrency): the id of
+//            the job each runs, or 0; and when that job started
 //
-// Only the I/O thread writes TAIL and fills entries; workers advance HEAD by
-// compare-and-swap, so each position is taken by exactly one worker. Indices
-// and ids are Int32 and may wrap; the ring's capacity is a power of two, so
-// `position & mask` stays right across the wrap.
+// A worker runs up to one job per lane at once: a job that awaits leaves its
+// thread free to take the next. Only the I/O thread writes TAIL and fills
+// entries; workers advance HEAD by compare-and-swap, so each position is
+// taken by exactly one worker. Indices and ids are Int32 and may wrap; the
+// ring's capacity is a power of two, so `position & mask` stays right
+// across the wrap.
+//
+// Each worker sleeps on a word of its own (WAKE), so a wake-up reaches a
+// worker that can take the job, never one whose lanes are full or whose
+// event loop is blocked, and a worker never has more than one waiter.
 
 const HEAD = 0;
 const TAIL = 1;
+/** bumped by every push: what a napping worker watches */
 const SEQ = 2;
-const WAITERS = 3;
+/** workers asleep in their event loop, waiting to be woken */
+const SLEEPERS = 3;
 /** 1 while one worker naps between jobs instead of sleeping in its event loop */
 const NAPPER = 4;
 /** 1 once the pool closed the channel: no job is pushed after it */
 const CLOSED = 5;
+
+// Per-worker cells.
+/** jobs it has taken and not finished */
+const IN_FLIGHT = 0;
+/** 1: take no new job (it is about to be terminated, or waits for a job given up on) */
+const RETIRING = 1;
+/** 1 while it sleeps in its event loop; whoever clears it (by compare-and-swap) counts it awake */
+const SLEEPING = 2;
+/** bumped by whoever wakes it */
+const WAKE = 3;
+const CELLS = 4;
 
 /** How long the napping worker keeps looking for a job, and how often. */
 const NAP_TOTAL_MS = 1;
@@ -38,10 +59,12 @@ export interface SharedQueueMemory {
   ring: SharedArrayBuffer;
   slots: SharedArrayBuffer;
   slotLengths: SharedArrayBuffer;
+  workers: SharedArrayBuffer;
   running: SharedArrayBuffer;
   startedAt: SharedArrayBuffer;
   capacity: number;
   slotBytes: number;
+  lanesPerWorker: number;
 }
 
 /** A job a worker has taken. */
@@ -54,10 +77,13 @@ export interface TakenJob {
 export class SharedQueue {
   readonly memory: SharedQueueMemory;
   readonly slotBytes: number;
+  /** lanes of each worker: how many jobs it may run at once */
+  readonly lanesPerWorker: number;
   #control: Int32Array;
   #ring: Int32Array;
   #slots: Buffer;
   #slotLengths: Int32Array;
+  #workers: Int32Array;
   #running: Int32Array;
   #startedAt: Float64Array;
   #mask: number;
@@ -65,21 +91,31 @@ export class SharedQueue {
   #freeSlots: number[] = [];
   /** I/O thread only: when each ring position was pushed (performance.now()) */
   #pushedAt: Float64Array;
+  /** worker only: its one pending wait for a wake-up, reused until it resolves */
+  #pendingWake: Promise<void> | null = null;
 
-  /** The I/O thread's side: room for `queueSize` waiting jobs and `workers` running ones. */
-  static create(queueSize: number, workers: number, slotBytes: number): SharedQueue {
+  /**
+   * The I/O thread's side: room for `queueSize` waiting jobs and
+   * `workers × lanesPerWorker` running ones.
+   */
+  static create(queueSize: number, workers: number, lanesPerWorker: number, slotBytes: number): SharedQueue {
+    const lanes = workers * lanesPerWorker;
     let capacity = 2;
-    while (capacity < queueSize + workers + 1) capacity *= 2;
-    const slotCount = queueSize + 2 * workers;
+    while (capacity < queueSize + lanes + 1) capacity *= 2;
+    // A slot is held until its job settles: by the jobs waiting, those
+    // running, and those given up on whose workers have not ended them yet.
+    const slotCount = queueSize + 2 * lanes;
     const queue = new SharedQueue({
       control: new SharedArrayBuffer(8 * 4),
       ring: new SharedArrayBuffer(capacity * 2 * 4),
       slots: new SharedArrayBuffer(slotCount * slotBytes),
       slotLengths: new SharedArrayBuffer(slotCount * 4),
-      running: new SharedArrayBuffer(workers * 4),
-      startedAt: new SharedArrayBuffer(workers * 8),
+      workers: new SharedArrayBuffer(workers * CELLS * 4),
+      running: new SharedArrayBuffer(lanes * 4),
+      startedAt: new SharedArrayBuffer(lanes * 8),
       capacity,
       slotBytes,
+      lanesPerWorker,
     });
     for (let i = slotCount - 1; i >= 0; i--) queue.#freeSlots.push(i);
     return queue;
@@ -89,10 +125,12 @@ export class SharedQueue {
   constructor(memory: SharedQueueMemory) {
     this.memory = memory;
     this.slotBytes = memory.slotBytes;
+    this.lanesPerWorker = memory.lanesPerWorker;
     this.#control = new Int32Array(memory.control);
     this.#ring = new Int32Array(memory.ring);
     this.#slots = Buffer.from(memory.slots);
     this.#slotLengths = new Int32Array(memory.slotLengths);
+    this.#workers = new Int32Array(memory.workers);
     this.#running = new Int32Array(memory.running);
     this.#startedAt = new Float64Array(memory.startedAt);
     this.#mask = memory.capacity - 1;
@@ -102,6 +140,35 @@ export class SharedQueue {
   /** Jobs pushed and not taken yet (cancelled ones included until a worker skips them). */
   get length(): number {
     return (Atomics.load(this.#control, TAIL) - Atomics.load(this.#control, HEAD)) | 0;
+  }
+
+  /** True once close() was called (jobs may still be queued). */
+  get isClosed(): boolean {
+    return Atomics.load(this.#control, CLOSED) === 1;
+  }
+
+  /** Workers asleep in their event loop, waiting to be woken. */
+  get sleepers(): number {
+    return Atomics.load(this.#control, SLEEPERS);
+  }
+
+  /** True while a worker naps, looking for a job every few microseconds. */
+  get hasNapper(): boolean {
+    return Atomics.load(this.#control, NAPPER) === 1;
+  }
+
+  /** Jobs worker `worker` has taken and not finished. */
+  inFlight(worker: number): number {
+    return Atomics.load(this.#workers, worker * CELLS + IN_FLIGHT);
+  }
+
+  /** The job lane `lane` runs (0 for none), and since when (Date.now()). */
+  runningOn(lane: number): number {
+    return Atomics.load(this.#running, lane);
+  }
+
+  startedAt(lane: number): number {
+    return this.#startedAt[lane];
   }
 
   // ---- I/O thread ----
@@ -138,25 +205,17 @@ export class SharedQueue {
 
   /**
    * Closes the channel: the book's dropping of the `Sender`. Workers finish
-   * the jobs still queued, then their loops end. Every sleeper is woken to
-   * see it, unless `wake` is false: the pool is terminating its threads,
-   * and a notify racing a thread's teardown buys nothing. Idempotent.
+   * the jobs still queued and in flight, then their loops end. Every sleeper
+   * is woken to see it, unless `wake` is false: the pool is terminating its
+   * threads, and a notify racing a thread's teardown buys nothing. Idempotent.
    */
   close(wake = true): void {
     if (Atomics.exchange(this.#control, CLOSED, 1) === 1) return;
     if (!wake) return;
     Atomics.add(this.#control, SEQ, 1);
     Atomics.notify(this.#control, SEQ);
-  }
-
-  /** True once close() was called (jobs may still be queued). */
-  get isClosed(): boolean {
-    return Atomics.load(this.#control, CLOSED) === 1;
-  }
-
-  /** Workers asleep in their event loop, waiting for a job. */
-  get sleepers(): number {
-    return Atomics.load(this.#control, WAITERS);
+    const workers = this.#workers.length / CELLS;
+    for (let worker = 0; worker < workers; worker++) this.#ringWake(worker);
   }
 
   /** How long (ms) the oldest job not yet taken has waited; -1 when none waits. I/O thread only. */
@@ -167,15 +226,49 @@ export class SharedQueue {
   }
 
   /**
-   * Wakes one sleeping worker if a job waits. Waking a thread is a system
-   * call and often a context switch, which costs more than the rest of a
-   * small request, so the pool does it sparingly (see ThreadPool.#checkWaiting).
+   * Wakes one sleeping worker that can take a job, if a job waits and no
+   * worker naps: the one with the fewest jobs in flight. Waking a thread is
+   * a system call and often a context switch, which costs more than the rest
+   * of a small request, so the pool does it sparingly (see wake-policy.ts).
    */
   wakeOne(): void {
-    const control = this.#control;
-    if (this.length > 0 && Atomics.load(control, NAPPER) === 0 && Atomics.load(control, WAITERS) > 0) {
-      Atomics.notify(control, SEQ, 1);
+    if (this.length === 0 || this.hasNapper || this.sleepers === 0) return;
+    const cells = this.#workers;
+    const workers = cells.length / CELLS;
+    let best = -1;
+    let fewest = this.lanesPerWorker;
+    for (let worker = 0; worker < workers; worker++) {
+      const cell = worker * CELLS;
+      if (Atomics.load(cells, cell + SLEEPING) !== 1 || Atomics.load(cells, cell + RETIRING) !== 0) continue;
+      const inFlight = Atomics.load(cells, cell + IN_FLIGHT);
+      if (inFlight < fewest) {
+        best = worker;
+        fewest = inFlight;
+      }
     }
+    if (best === -1) return;
+    if (Atomics.compareExchange(cells, best * CELLS + SLEEPING, 1, 0) !== 1) return; // it woke by itself
+    Atomics.sub(this.#control, SLEEPERS, 1);
+    this.#ringWake(best);
+  }
+
+  /** Worker `worker` takes no new jobs while retiring is true; it is woken when it may again. */
+  setRetiring(worker: number, retiring: boolean): void {
+    const cell = worker * CELLS;
+    if (Atomics.exchange(this.#workers, cell + RETIRING, retiring ? 1 : 0) === 1 && !retiring) {
+      if (Atomics.compareExchange(this.#workers, cell + SLEEPING, 1, 0) === 1) Atomics.sub(this.#control, SLEEPERS, 1);
+      this.#ringWake(worker);
+    }
+  }
+
+  /** Empties a worker's cells and lanes for a new thread (the old one has exited). */
+  resetWorker(worker: number): void {
+    const cell = worker * CELLS;
+    if (Atomics.exchange(this.#workers, cell + SLEEPING, 0) === 1) Atomics.sub(this.#control, SLEEPERS, 1);
+    Atomics.store(this.#workers, cell + IN_FLIGHT, 0);
+    Atomics.store(this.#workers, cell + RETIRING, 0);
+    const first = worker * this.lanesPerWorker;
+    for (let lane = first; lane < first + this.lanesPerWorker; lane++) Atomics.store(this.#running, lane, 0);
   }
 
   /** The payload slot of a pushed job, for freeSlot() once it settles. */
@@ -198,25 +291,21 @@ export class SharedQueue {
     return Atomics.compareExchange(this.#ring, (position & this.#mask) * 2, id, 0) === id;
   }
 
-  /** The job a worker runs now (0 for none), and since when (Date.now()). */
-  runningOn(worker: number): number {
-    return Atomics.load(this.#running, worker);
-  }
-
-  startedAt(worker: number): number {
-    return this.#startedAt[worker];
-  }
-
-  /** Marks a worker idle: by the worker once its job ends, by the I/O thread for a new thread. */
-  clearRunning(worker: number): void {
-    Atomics.store(this.#running, worker, 0);
+  #ringWake(worker: number): void {
+    Atomics.add(this.#workers, worker * CELLS + WAKE, 1);
+    Atomics.notify(this.#workers, worker * CELLS + WAKE, 1);
   }
 
   // ---- worker ----
 
-  /** Takes the next job for worker `index`, or null when there is none. */
-  take(index: number): TakenJob | null {
+  /**
+   * Takes the next job for `lane` of worker `worker`, or null when there is
+   * none, or the worker is retiring. The job counts as in flight until
+   * finish(worker, lane).
+   */
+  take(worker: number, lane: number): TakenJob | null {
     const control = this.#control;
+    if (Atomics.load(this.#workers, worker * CELLS + RETIRING) !== 0) return null;
     for (;;) {
       const head = Atomics.load(control, HEAD);
       if (head === Atomics.load(control, TAIL)) return null;
@@ -224,11 +313,12 @@ export class SharedQueue {
       const entry = (head & this.#mask) * 2;
       const id = Atomics.load(this.#ring, entry);
       if (id <= 0) continue; // cancelled
-      // Say which job this worker runs before claiming it, so that whoever
+      // Say which job this lane runs before claiming it, so that whoever
       // fails to cancel it can find the worker.
-      Atomics.store(this.#running, index, id);
+      this.#startedAt[lane] = Date.now();
+      Atomics.store(this.#running, lane, id);
       if (Atomics.compareExchange(this.#ring, entry, id, -id) !== id) {
-        Atomics.store(this.#running, index, 0); // cancelled just now
+        Atomics.store(this.#running, lane, 0); // cancelled just now
         continue;
       }
       const slot = this.#ring[entry + 1];
@@ -238,49 +328,81 @@ export class SharedQueue {
         payload = Buffer.from(this.#slots.subarray(start, start + this.#slotLengths[slot]));
       }
       Atomics.store(this.#ring, entry, 0); // the position may be reused
-      this.#startedAt[index] = Date.now();
+      Atomics.add(this.#workers, worker * CELLS + IN_FLIGHT, 1);
       return { id, payload };
     }
   }
 
+  /** The job on `lane` has ended: the lane is free. */
+  finish(worker: number, lane: number): void {
+    Atomics.store(this.#running, lane, 0);
+    Atomics.sub(this.#workers, worker * CELLS + IN_FLIGHT, 1);
+  }
+
   /**
-   * Resolves when a job may have been pushed, or the queue closed (at once
-   * if either is already so).
-   *
-   * One worker at a time first naps: it looks for a job every 50 µs for a
-   * millisecond, blocked in Atomics.wait, before it goes to sleep in its
-   * event loop. Under load the next job comes within that time, and nobody
-   * has to wake anybody: on this kind of machine a wake-up costs the waker
-   * tens of microseconds, more than the rest of a small request.
+   * With nothing in flight, one worker at a time naps: it looks for a job
+   * every 50 µs for a millisecond, blocked in Atomics.wait, before it goes
+   * to sleep in its event loop. Under load the next job comes within that
+   * time, and nobody has to wake anybody: on this kind of machine a wake-up
+   * costs the waker tens of microseconds, more than the rest of a small
+   * request. (A worker with jobs in flight never naps: their timers and I/O
+   * need its event loop.) Returns true when a job came or the queue closed.
    */
-  async waitForJob(): Promise<void> {
+  nap(worker: number): boolean {
     const control = this.#control;
-    if (this.#hasWork()) return;
-    if (Atomics.compareExchange(control, NAPPER, 0, 1) === 0) {
-      try {
-        const until = performance.now() + NAP_TOTAL_MS;
-        while (performance.now() < until) {
-          const seq = Atomics.load(control, SEQ);
-          if (this.#hasWork()) return;
-          Atomics.wait(control, SEQ, seq, NAP_STEP_MS);
-        }
-      } finally {
-        Atomics.store(control, NAPPER, 0);
-      }
-    }
-    const seq = Atomics.load(control, SEQ);
-    if (this.#hasWork()) return;
-    Atomics.add(control, WAITERS, 1);
+    if (this.#hasWorkFor(worker)) return true;
+    if (Atomics.compareExchange(control, NAPPER, 0, 1) !== 0) return false;
     try {
-      if (this.#hasWork()) return;
-      const result = Atomics.waitAsync(control, SEQ, seq);
-      if (result.async) await result.value;
+      const until = performance.now() + NAP_TOTAL_MS;
+      while (performance.now() < until) {
+        const seq = Atomics.load(control, SEQ);
+        if (this.#hasWorkFor(worker)) return true;
+        Atomics.wait(control, SEQ, seq, NAP_STEP_MS);
+      }
+      return this.#hasWorkFor(worker);
     } finally {
-      Atomics.sub(control, WAITERS, 1);
+      Atomics.store(control, NAPPER, 0);
     }
   }
 
-  #hasWork(): boolean {
-    return this.length > 0 || Atomics.load(this.#control, CLOSED) === 1;
+  /**
+   * Worker `worker` goes to sleep in its event loop: returns a promise that
+   * resolves when it is woken (the pool has a job for it, or closed the
+   * queue), or null when there is work already. The caller may also wake for
+   * reasons of its own (a job of its own ended); it then calls awake(). The
+   * wait is kept and reused by the next sleep until it resolves, so a worker
+   * never has more than one waiter.
+   */
+  sleep(worker: number): Promise<void> | null {
+    const cells = this.#workers;
+    const cell = worker * CELLS;
+    const wake = Atomics.load(cells, cell + WAKE);
+    if (Atomics.compareExchange(cells, cell + SLEEPING, 0, 1) === 0) Atomics.add(this.#control, SLEEPERS, 1);
+    if (this.#hasWorkFor(worker)) {
+      this.awake(worker);
+      return null;
+    }
+    if (this.#pendingWake === null) {
+      const result = Atomics.waitAsync(cells, cell + WAKE, wake);
+      if (!result.async) {
+        this.awake(worker); // woken between the load and the wait
+        return null;
+      }
+      this.#pendingWake = result.value.then(() => { this.#pendingWake = null; });
+    }
+    return this.#pendingWake;
+  }
+
+  /** Worker `worker` is awake (no-op when whoever woke it said so already). */
+  awake(worker: number): void {
+    if (Atomics.compareExchange(this.#workers, worker * CELLS + SLEEPING, 1, 0) === 1) {
+      Atomics.sub(this.#control, SLEEPERS, 1);
+    }
+  }
+
+  /** A job worker `worker` may take waits, or the queue closed. */
+  #hasWorkFor(worker: number): boolean {
+    if (Atomics.load(this.#control, CLOSED) === 1) return true;
+    return this.length > 0 && Atomics.load(this.#workers, worker * CELLS + RETIRING) === 0;
   }
 }

@@ -4,14 +4,15 @@
 //                       │ no
 //                       ▼
 //                  SharedQueue (FIFO, bounded, in shared memory)
-//                       │  an idle worker takes the next job itself
+//                       │  a worker with a free lane takes the next job itself
 //                       ▼
-//                  worker runs it ─▶ { done | failed } message ─▶ promise settles
+//                  worker runs it ─▶ { done | failed } ─▶ promise settles
 //
-// Invariants: a worker runs one job at a time; every job with an id is in
-// #jobs until its result arrives, it is cancelled before a worker took it,
-// or its worker exits; a job's payload slot is freed exactly then. Deadlines
-// start when a worker takes the job, not while it waits.
+// Invariants: a worker runs at most `concurrency` jobs at once, one per
+// lane; every job with an id is in #jobs until its result arrives, it is
+// cancelled before a worker took it, or its worker exits; a job's payload
+// slot is freed exactly then. Deadlines start when a worker takes the job,
+// not while it waits.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { DeadlineClock } from './deadlines.js';
 import type { FromWorker, WorkerData } from './messages.js';
@@ -40,6 +41,8 @@ interface Job extends JobTicket {
 }
 
 const MAX_JOB_ID = 0x7fffffff;
+const MIN_MAILBOX_SLOTS = 8;
+const MAX_MAILBOX_SLOTS = 64;
 
 
 export class ThreadPool implements AsyncDisposable {
@@ -74,8 +77,10 @@ export class ThreadPool implements AsyncDisposable {
     this.#options = resolved;
     this.#jobModule = options.module instanceof URL ? options.module.href : options.module;
     this.#moduleData = options.moduleData;
-    this.#queue = SharedQueue.create(resolved.queueSize, size, resolved.payloadSlotBytes);
-    this.#mailboxes = ResultMailboxes.create(size, resolved.resultSlotBytes);
+    this.#queue = SharedQueue.create(resolved.queueSize, size, resolved.concurrency, resolved.payloadSlotBytes);
+    // Room for the results of jobs that end together (a burst of timers); past it they come by message.
+    const mailboxSlots = Math.min(MAX_MAILBOX_SLOTS, Math.max(MIN_MAILBOX_SLOTS, resolved.concurrency));
+    this.#mailboxes = ResultMailboxes.create(size, resolved.resultSlotBytes, mailboxSlots);
     this.#wakePolicy = new WakePolicy(this.#queue, size);
     this.#deadlines = new DeadlineClock(resolved.jobTimeoutMs, () => this.#checkDeadlines());
     for (let i = size - 1; i >= 0; i--) this.#freeIndexes.push(i);
@@ -95,11 +100,16 @@ export class ThreadPool implements AsyncDisposable {
   get stats(): PoolStats {
     let ready = 0;
     let busy = 0;
-    for (const worker of this.#workers) {
+    let inFlight = 0;
+    const inFlightPerWorker: number[] = [];
+    for (const worker of [...this.#workers].sort((a, b) => a.index - b.index)) {
       // A worker still running a job that was given up on is not ready: it
       // is about to be replaced unless the job ends within its grace period.
-      if (worker.isReady && worker.graceTimer === null) ready++;
-      if (this.#queue.runningOn(worker.index) !== 0) busy++;
+      if (worker.isReady && worker.graceTimers.size === 0) ready++;
+      const jobs = this.#queue.inFlight(worker.index);
+      if (jobs > 0) busy++;
+      inFlight += jobs;
+      inFlightPerWorker.push(jobs);
     }
     let waiting = 0;
     for (const job of this.#jobs.values()) {
@@ -107,8 +117,12 @@ export class ThreadPool implements AsyncDisposable {
     }
     return {
       threads: this.size,
+      concurrency: this.#options.concurrency,
       busy,
-      // An idle worker is about to take a waiting job: it is not queued behind anyone.
+      inFlight,
+      inFlightPerWorker,
+      // An idle worker is about to take a waiting job: it is not queued behind
+      // anyone. (A worker with jobs in flight may be blocked in one of them.)
       queued: Math.max(0, waiting - this.#idleWorkers()),
       ready,
       restarts: this.#restarts,
@@ -152,7 +166,7 @@ export class ThreadPool implements AsyncDisposable {
     }
     const queued = this.#queue.length;
     const queueSize = this.#options.queueSize;
-    if (queued >= queueSize && queued >= queueSize + this.#idleWorkers()) {
+    if (queued >= queueSize && queued >= queueSize + this.#freeLanes()) {
       this.#settle(job, this.#queueFull());
       return job;
     }
@@ -243,22 +257,43 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   #queueFull(): PoolError {
-    return new PoolError('ERR_QUEUE_FULL', `all ${this.size} workers are busy and ${this.#options.queueSize} jobs are waiting`);
+    const lanes = this.size * this.#options.concurrency;
+    return new PoolError('ERR_QUEUE_FULL', `all ${lanes} job lanes of ${this.size} workers are busy and ${this.#options.queueSize} jobs are waiting`);
   }
 
+  /** Ready workers that run no job. */
   #idleWorkers(): number {
     let idle = 0;
     for (const worker of this.#workers) {
-      if (worker.isReady && this.#queue.runningOn(worker.index) === 0) idle++;
+      if (worker.isReady && worker.graceTimers.size === 0 && this.#queue.inFlight(worker.index) === 0) idle++;
     }
     return idle;
   }
 
+  /** Lanes of ready workers that run no job and may take one. */
+  #freeLanes(): number {
+    let free = 0;
+    for (const worker of this.#workers) {
+      if (worker.isReady && worker.graceTimers.size === 0) free += this.#options.concurrency - this.#queue.inFlight(worker.index);
+    }
+    return free;
+  }
+
+  /** Where job id runs, or null when no lane runs it (queued, or finished). */
   #workerRunning(id: number): PoolWorker | null {
     for (const worker of this.#workers) {
-      if (this.#queue.runningOn(worker.index) === id) return worker;
+      if (this.#queue.inFlight(worker.index) === 0) continue;
+      for (const lane of this.#lanesOf(worker)) {
+        if (this.#queue.runningOn(lane) === id) return worker;
+      }
     }
     return null;
+  }
+
+  /** The lane numbers of a worker in the shared queue. */
+  *#lanesOf(worker: PoolWorker): Generator<number> {
+    const lanes = this.#options.concurrency;
+    for (let lane = worker.index * lanes; lane < (worker.index + 1) * lanes; lane++) yield lane;
   }
 
   /** The book's `join` of each worker: ready ones end their loops themselves; one still loading has nothing to finish. */
@@ -277,7 +312,7 @@ export class ThreadPool implements AsyncDisposable {
 
   #spawn(): void {
     const index = this.#freeIndexes.pop()!;
-    this.#queue.clearRunning(index);
+    this.#queue.resetWorker(index);
     this.#mailboxes.reset(index);
     const workerData: WorkerData = {
       jobModule: this.#jobModule,
@@ -364,7 +399,8 @@ export class ThreadPool implements AsyncDisposable {
     const job = this.#jobs.get(id);
     if (job === undefined) return;
     this.#forget(job);
-    worker.clearGraceTimer(); // given up on, but it ended within its grace period: keep the worker
+    // Given up on, but it ended within its grace period: keep the worker.
+    if (worker.clearGraceTimer(id) && worker.graceTimers.size === 0) this.#queue.setRetiring(worker.index, false);
     this.#settle(job, err, result);
   }
 
@@ -374,11 +410,12 @@ export class ThreadPool implements AsyncDisposable {
     const timeoutMs = this.#options.jobTimeoutMs;
     const now = Date.now();
     for (const worker of this.#workers) {
-      const id = this.#queue.runningOn(worker.index);
-      if (id === 0) continue;
-      const job = this.#jobs.get(id);
-      if (job === undefined || job.isSettled) continue;
-      if (now - this.#queue.startedAt(worker.index) >= timeoutMs) {
+      if (this.#queue.inFlight(worker.index) === 0) continue;
+      for (const lane of this.#lanesOf(worker)) {
+        const id = this.#queue.runningOn(lane);
+        if (id === 0 || now - this.#queue.startedAt(lane) < timeoutMs) continue;
+        const job = this.#jobs.get(id);
+        if (job === undefined || job.isSettled) continue;
         this.#giveUp(worker, job, new PoolError('ERR_JOB_TIMEOUT', `the job ran longer than ${timeoutMs} ms`));
       }
     }
@@ -386,43 +423,46 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   /**
-   * Settles a running job with err, asks it to stop through its signal, and
-   * terminates its worker if it is still running it after the grace period.
+   * Settles a running job with err and asks it to stop through its signal.
+   * Until it ends its worker takes no new job; if it has not ended after the
+   * grace period the worker is terminated, and the other jobs it runs fail
+   * with ERR_WORKER_TERMINATED.
    */
   #giveUp(worker: PoolWorker, job: Job, err: PoolError): void {
     this.#settle(job, err);
     worker.post({ type: 'abort', id: job.id });
-    worker.clearGraceTimer();
-    worker.graceTimer = setTimeout(() => {
-      worker.graceTimer = null;
-      if (this.#queue.runningOn(worker.index) === job.id) void worker.thread.terminate();
+    if (worker.graceTimers.has(job.id)) return;
+    this.#queue.setRetiring(worker.index, true);
+    const timer = setTimeout(() => {
+      worker.graceTimers.delete(job.id);
+      if (!this.#jobs.has(job.id) || worker.terminatedFor !== null) return;
+      worker.terminatedFor = `a job given up on (${err.message}) did not stop within ${this.#options.abortGraceMs} ms of its abort`;
+      void worker.thread.terminate();
     }, this.#options.abortGraceMs);
-    worker.graceTimer.unref();
+    timer.unref();
+    worker.graceTimers.set(job.id, timer);
   }
 
   #onWorkerExit(worker: PoolWorker, code: number): void {
     if (this.#options.decodeResult !== null) this.#drainMailbox(worker, true); // results it left behind
     this.#workers.delete(worker);
-    worker.clearGraceTimer();
+    worker.clearGraceTimers();
     const err = worker.exitError;
-    const id = this.#queue.runningOn(worker.index);
-    this.#queue.clearRunning(worker.index);
+    const lost = this.#failJobsOf(worker, code);
+    this.#queue.resetWorker(worker.index);
     this.#freeIndexes.push(worker.index);
-    const job = id === 0 ? undefined : this.#jobs.get(id);
-    if (job !== undefined) {
-      this.#forget(job);
-      const isOutOfMemory = (err as NodeJS.ErrnoException | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.#settle(job, isOutOfMemory
-        ? new PoolError('ERR_WORKER_OUT_OF_MEMORY', 'the worker running the job ran out of memory')
-        : new PoolError('ERR_WORKER_DIED', `the worker running the job exited (code ${code})${err ? `: ${err.message}` : ''}`));
-    }
     if (!this.#isReady && !worker.isReady) {
       this.#rejectReady(err ?? new Error(`a worker exited with code ${code} while loading ${this.#jobModule}`));
     }
     // Joined: its loop found the channel closed and empty and ended.
-    if (this.#isClosing && (this.#jobs.size === 0 || (job === undefined && code === 0 && err === null))) return;
-    if (err !== null) this.#lastError = err.message;
-    else if (job === undefined && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
+    if (this.#isClosing && (this.#jobs.size === 0 || (lost === 0 && code === 0 && err === null))) return;
+    if (worker.terminatedFor !== null) this.#lastError = `worker ${worker.id} was terminated: ${worker.terminatedFor}`;
+    else if (err !== null) this.#lastError = err.message;
+    else if (lost === 0 && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
+    else this.#lastError = `worker ${worker.id} exited with code ${code}`;
+    if (lost > 0 || worker.terminatedFor !== null) {
+      this.#options.log(`spindle: ${this.#lastError}; ${lost} job${lost === 1 ? '' : 's'} in flight on it failed`);
+    }
     this.#restarts++;
     if (!worker.isReady) {
       this.#backoff.onStartFailed(() => {
@@ -432,6 +472,33 @@ export class ThreadPool implements AsyncDisposable {
     } else {
       this.#spawn();
     }
+  }
+
+  /**
+   * Fails every job a worker that exited had taken: they may have had side
+   * effects, so none is run again. Returns how many had not settled yet
+   * (a job given up on has its answer already).
+   */
+  #failJobsOf(worker: PoolWorker, code: number): number {
+    const err = worker.exitError as NodeJS.ErrnoException | null;
+    let failure: PoolError;
+    if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      failure = new PoolError('ERR_WORKER_OUT_OF_MEMORY', 'the worker running the job ran out of memory');
+    } else if (worker.terminatedFor !== null) {
+      failure = new PoolError('ERR_WORKER_TERMINATED', `the worker running the job was terminated: ${worker.terminatedFor}`);
+    } else {
+      failure = new PoolError('ERR_WORKER_DIED', `the worker running the job exited (code ${code})${err ? `: ${err.message}` : ''}`);
+    }
+    let lost = 0;
+    for (const lane of this.#lanesOf(worker)) {
+      const id = this.#queue.runningOn(lane);
+      const job = id === 0 ? undefined : this.#jobs.get(id);
+      if (job === undefined) continue;
+      this.#forget(job);
+      if (!job.isSettled) lost++;
+      this.#settle(job, failure);
+    }
+    return lost;
   }
 
   /**

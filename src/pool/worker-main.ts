@@ -1,14 +1,20 @@
 // Runs inside each worker thread: the book's `Worker::new` loop, in which a
 // thread takes the next job from the shared receiver, runs it, and goes back
-// for another. It imports the job module once, runs one job at a time, and
-// turns a job that throws into a `failed` message: the thread never dies of
-// a job's exception.
+// for another. It imports the job module once and turns a job that throws
+// into a `failed` message: the thread never dies of a job's exception.
+//
+// Unlike the book's worker, it does not wait for a job to end before taking
+// the next: a job that awaits (a database, a fetch, a timer) gives its
+// thread back, the way a Tokio worker runs many tasks. It runs up to one
+// job per lane (the pool's `concurrency`) at once. A job whose code does
+// not await keeps the thread to itself until it returns, and the thread
+// takes nothing new meanwhile: queued jobs go to other workers.
 import v8 from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { JobContext, JobFunction, JobModule } from './job-module.js';
 import { serializeError, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
 import { ResultMailboxes } from './result-mailbox.js';
-import { SharedQueue } from './shared-queue.js';
+import { SharedQueue, type TakenJob } from './shared-queue.js';
 
 const port = parentPort!;
 const setup = workerData as WorkerData;
@@ -16,15 +22,18 @@ const queue = new SharedQueue(setup.queue);
 const mailboxes = new ResultMailboxes(setup.results);
 let encodeResult: ((result: unknown, target: Buffer) => number) | null = null;
 const index = setup.index;
-/** Run at most this long before letting the event loop in (messages, timers). */
-const YIELD_EVERY_MS = 10;
+/** Run at most this long before letting the event loop in (messages, timers, I/O). */
+const YIELD_EVERY_MS = 5;
 
-/** The job being run, and its abort controller once someone asked for the signal. */
-let currentId = 0;
-let currentAbort: AbortController | null = null;
-let isCurrentAborted = false;
+/** The jobs in flight, by id: for `abort` messages. */
+const running = new Map<number, Context>();
 /** Payloads asked for with `need`, by job id. */
 const awaitedPayloads = new Map<number, (payload: { value: unknown } | null) => void>();
+/** This worker's lanes not running a job. */
+const freeLanes: number[] = [];
+for (let lane = (index + 1) * queue.lanesPerWorker - 1; lane >= index * queue.lanesPerWorker; lane--) freeLanes.push(lane);
+/** Resolves the take loop's wait when a lane is freed. */
+let onLaneFreed: (() => void) | null = null;
 
 function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port.postMessage(message, transfer);
@@ -32,18 +41,26 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
 
 class Context implements JobContext {
   readonly transferList: ArrayBuffer[] = [];
+  #abort: AbortController | null = null;
+  #isAborted = false;
 
   get signal(): AbortSignal {
     // Created on first use: most jobs never look at it.
-    if (currentAbort === null) {
-      currentAbort = new AbortController();
-      if (isCurrentAborted) currentAbort.abort(abortReason());
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.#isAborted) this.#abort.abort(abortReason());
     }
-    return currentAbort.signal;
+    return this.#abort.signal;
   }
 
   transfer(...items: ArrayBuffer[]): void {
     this.transferList.push(...items);
+  }
+
+  abort(): void {
+    if (this.#isAborted) return;
+    this.#isAborted = true;
+    this.#abort?.abort(abortReason());
   }
 }
 
@@ -51,23 +68,28 @@ function abortReason(): Error {
   return new DOMException('the job was aborted: its deadline passed or its client went away', 'AbortError');
 }
 
-async function runJob(run: JobFunction, id: number, payload: unknown): Promise<void> {
-  currentId = id;
-  currentAbort = null;
-  isCurrentAborted = false;
+/** Runs a job taken on `lane`, then frees the lane; never throws. */
+async function runJob(run: JobFunction, decode: (bytes: Buffer) => unknown, job: TakenJob, lane: number): Promise<void> {
+  const id = job.id;
   const context = new Context();
-  let message: FromWorker;
+  running.set(id, context);
+  let message: FromWorker | null = null; // null: cancelled before it ran, nothing to answer
   try {
-    let result = run(payload, context);
-    if (result instanceof Promise) result = await result;
-    message = { type: 'done', id, result };
+    const payload = job.payload !== null ? { value: decode(job.payload) } : await requestPayload(id);
+    if (payload !== null) {
+      let result = run(payload.value, context);
+      if (result instanceof Promise) result = await result;
+      message = { type: 'done', id, result };
+    }
   } catch (err) {
     message = { type: 'failed', id, error: serializeError(err) };
   }
-  currentId = 0;
-  currentAbort = null;
-  // Idle before the result is out, so that whoever reads it finds this thread idle.
-  queue.clearRunning(index);
+  running.delete(id);
+  // The lane is free before the result is out, so that whoever reads it finds it free.
+  queue.finish(index, lane);
+  freeLanes.push(lane);
+  if (onLaneFreed !== null) onLaneFreed();
+  if (message === null) return;
   if (message.type === 'done' && encodeResult !== null) {
     const result = message.result;
     const encode = encodeResult;
@@ -91,33 +113,51 @@ function requestPayload(id: number): Promise<{ value: unknown } | null> {
   });
 }
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Resolves when one of this worker's jobs ends. */
+function laneFreed(): Promise<void> {
+  return new Promise((resolve) => {
+    onLaneFreed = () => {
+      onLaneFreed = null;
+      resolve();
+    };
+  });
+}
+
 async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): Promise<void> {
+  const lanes = queue.lanesPerWorker;
   let lastYield = performance.now();
   for (;;) {
-    const job = queue.take(index);
-    if (job === null) {
-      // The book's `recv` error: the channel is closed and empty. Leave the loop.
-      if (queue.isClosed) return;
-      await queue.waitForJob();
-      lastYield = performance.now();
+    // Take jobs while a lane is free. Each starts at once and runs until it
+    // first awaits; then the loop goes on.
+    while (freeLanes.length > 0) {
+      const lane = freeLanes[freeLanes.length - 1];
+      const job = queue.take(index, lane);
+      if (job === null) break;
+      freeLanes.pop();
+      void runJob(run, decode, job, lane);
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    const inFlight = lanes - freeLanes.length;
+    if (queue.isClosed && queue.length === 0) {
+      // The book's `recv` error: the channel is closed and empty. Finish the
+      // jobs in flight, then leave the loop.
+      if (inFlight === 0) return;
+      await laneFreed();
       continue;
     }
-    let payload: unknown;
-    if (job.payload !== null) {
-      payload = decode(job.payload);
-    } else {
-      const sent = await requestPayload(job.id);
-      if (sent === null) {
-        queue.clearRunning(index);
-        continue;
-      }
-      payload = sent.value;
-    }
-    await runJob(run, job.id, payload);
-    if (performance.now() - lastYield > YIELD_EVERY_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      lastYield = performance.now();
-    }
+    if (inFlight === 0 && queue.nap(index)) continue;
+    const woken = freeLanes.length > 0 ? queue.sleep(index) : null;
+    if (woken === null && freeLanes.length > 0) continue; // work came meanwhile
+    await (woken === null ? laneFreed() : Promise.race([woken, laneFreed()]));
+    queue.awake(index);
+    lastYield = performance.now();
   }
 }
 
@@ -138,10 +178,7 @@ function onMessage(message: ToWorker): void {
       awaitedPayloads.delete(message.id);
       break;
     case 'abort':
-      if (message.id === currentId && !isCurrentAborted) {
-        isCurrentAborted = true;
-        currentAbort?.abort(abortReason());
-      }
+      running.get(message.id)?.abort();
       break;
   }
 }

@@ -35,7 +35,7 @@ test('/healthz answers from the I/O thread while every worker sleeps, and counts
   assert.equal(response.status, 200);
   assert.equal(response.headers['cache-control'], 'no-store');
   const { connections, maxConnections, ...pool } = JSON.parse(response.text) as Health;
-  assert.deepEqual(pool, { status: 'ok', threads: 2, busy: 2, queued: 0, ready: 2, restarts: 0, backoffMs: 0, lastError: null });
+  assert.deepEqual(pool, { status: 'ok', threads: 2, concurrency: 256, busy: 2, inFlight: 2, inFlightPerWorker: [1, 1], queued: 0, ready: 2, restarts: 0, backoffMs: 0, lastError: null });
   assert.ok(connections >= 3, `the two sleeps and this request are open connections (${connections})`);
   assert.equal(maxConnections, server.maxConnections);
   assert.ok(sleeps.every((sleep) => !sleep.isSettled), 'answered while both threads were asleep');
@@ -72,8 +72,8 @@ test('a request past jobTimeoutMs answers 504, and the pool replaces the stuck t
   assert.match(cpu.text, /^cpu 10 ms, \d+\n$/);
 });
 
-test('answers 503 with Retry-After when every thread is busy and the queue is full', async (t) => {
-  const { url } = await startServer(t, { threads: 1, queueSize: 1 });
+test('with --concurrency 1, answers 503 with Retry-After when every thread is busy and the queue is full', async (t) => {
+  const { url } = await startServer(t, { threads: 1, concurrency: 1, queueSize: 1 });
   const running = httpRequest(`${url}/sleep?ms=3000`); // outlasts the steps below on a busy machine
   await waitForHealth(url, (health) => health.busy === 1, 'the first sleep is running');
   const queued = httpRequest(`${url}/sleep?ms=100`);
