@@ -3,8 +3,9 @@
 //
 // A job travels in one payload slot of the pool's shared queue when its head
 // and body fit (JOB_SLOT_BYTES); a body larger than SHARED_BODY_BYTES is
-// moved by message instead, so that a slot always has room for the head
-// beside the body it holds. Results come back in result mailbox slots of
+// moved by message instead, which leaves room for most heads beside the body
+// a slot holds. A job that still does not fit (a head of many kilobytes) goes
+// by message whole. Results come back in result mailbox slots of
 // RESULT_SLOT_BYTES, or by message when they do not fit.
 
 /** bytes of a payload slot in the pool's shared queue */
@@ -88,6 +89,7 @@ export function encodeHttpResult(result: HttpJobResult, target: Buffer): number 
   if (NON_LATIN1.test(text)) return -1;
   const body = result.body;
   const bodyStart = 7 + text.length;
+  if (bodyStart > target.byteLength) return -1;
   let end = bodyStart;
   if (typeof body === 'string') {
     if (bodyStart + body.length * 3 > target.byteLength && bodyStart + Buffer.byteLength(body) > target.byteLength) return -1;
@@ -99,8 +101,6 @@ export function encodeHttpResult(result: HttpJobResult, target: Buffer): number 
       target.set(part, end);
       end += part.byteLength;
     }
-  } else if (bodyStart > target.byteLength) {
-    return -1;
   }
   target.writeUInt16LE(result.status, 0);
   target.writeUInt32LE(text.length, 2);

@@ -30,7 +30,12 @@ export class ResultMailboxes {
   #slotsPerWorker: number;
   #slotBytes: number;
 
+  /**
+   * slotsPerWorker is rounded up to a power of two, so that a slot's index
+   * (the counter masked) stays in step when the 32-bit counters wrap.
+   */
   static create(workers: number, slotBytes: number, slotsPerWorker = 8): ResultMailboxes {
+    slotsPerWorker = 2 ** Math.ceil(Math.log2(Math.max(1, slotsPerWorker)));
     return new ResultMailboxes({
       control: new SharedArrayBuffer(workers * CELLS * 4),
       slots: new SharedArrayBuffer(workers * slotsPerWorker * slotBytes),
@@ -40,6 +45,9 @@ export class ResultMailboxes {
   }
 
   constructor(memory: ResultMailboxMemory) {
+    if ((memory.slotsPerWorker & (memory.slotsPerWorker - 1)) !== 0) {
+      throw new RangeError(`slotsPerWorker must be a power of two, not ${memory.slotsPerWorker}`);
+    }
     this.memory = memory;
     this.#control = new Int32Array(memory.control);
     this.#words = new Int32Array(memory.slots);
@@ -58,9 +66,9 @@ export class ResultMailboxes {
     const cell = index * CELLS;
     const tail = Atomics.load(this.#control, cell + TAIL);
     if (((tail - Atomics.load(this.#control, cell + HEAD)) | 0) >= this.#slotsPerWorker) return 'full';
-    const base = (index * this.#slotsPerWorker + ((tail >>> 0) % this.#slotsPerWorker)) * this.#slotBytes;
+    const base = (index * this.#slotsPerWorker + (tail & (this.#slotsPerWorker - 1))) * this.#slotBytes;
     const length = encode(this.#bytes.subarray(base + SLOT_HEADER_BYTES, base + this.#slotBytes));
-    if (length < 0) return 'full';
+    if (length < 0 || length > this.#slotBytes - SLOT_HEADER_BYTES) return 'full';
     this.#words[base / 4] = id;
     this.#words[base / 4 + 1] = length;
     Atomics.store(this.#control, cell + TAIL, (tail + 1) | 0);
@@ -78,7 +86,7 @@ export class ResultMailboxes {
     if (isDoorbell) Atomics.store(this.#control, cell + DOORBELL, 0);
     let head = Atomics.load(this.#control, cell + HEAD);
     while (head !== Atomics.load(this.#control, cell + TAIL)) {
-      const base = (index * this.#slotsPerWorker + ((head >>> 0) % this.#slotsPerWorker)) * this.#slotBytes;
+      const base = (index * this.#slotsPerWorker + (head & (this.#slotsPerWorker - 1))) * this.#slotBytes;
       const id = this.#words[base / 4];
       const length = this.#words[base / 4 + 1];
       onResult(id, this.#bytes.subarray(base + SLOT_HEADER_BYTES, base + SLOT_HEADER_BYTES + length));
