@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CONNECTION_CAP, DEFAULTS, defaultMaxConnections, parseDuration, parseSize, type ServerOptions } from './config.js';
 import { createServer } from './server.js';
+import { MAX_CONCURRENCY } from './pool/pool-options.js';
 
 const USAGE = `Usage: spindle [options] [DIR]
 
@@ -112,7 +113,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   }
   if (v.threads !== undefined) options.threads = count('--threads', v.threads, 1);
   if (v.queue !== undefined) options.queueSize = count('--queue', v.queue, 0);
-  if (v.concurrency !== undefined) options.concurrency = count('--concurrency', v.concurrency, 1);
+  if (v.concurrency !== undefined) options.concurrency = count('--concurrency', v.concurrency, 1, MAX_CONCURRENCY);
   if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
   if (v.demo) options.demo = true;
 
@@ -140,9 +141,10 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   return options;
 }
 
-function count(flag: string, text: string, min: number): number {
+function count(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`invalid value for ${flag}: '${text}' is not a whole number >= ${min}`);
+  if (n > max) throw new UsageError(`invalid value for ${flag}: '${text}' is more than ${max}`);
   return n;
 }
 
