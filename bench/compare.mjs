@@ -14,7 +14,7 @@ import { killAllChildren, request, sleep } from './lib/processes.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { BENCH, REPO, SPINDLE_CLI, readSpindleNodeFlags, startServer, stopServer } from './lib/servers.mjs';
 import { noiseOf, renderScenario, summarizeScenario } from './lib/tables.mjs';
-import { HELLO_PAGE, HTML } from './baselines/contract.mjs';
+import { HELLO_PAGE, HTML, TEXT } from './baselines/contract.mjs';
 
 const ALL = Object.keys(SCENARIOS);
 const log = (...args) => console.error(...args);
@@ -28,6 +28,7 @@ const USAGE = `usage: npm run bench -- [options]    (or: node bench/compare.mjs 
   --quick            1 rep x 2 s: checks that everything runs, not for figures
   --threads N        Spindle/piscina worker threads, all but S4 (default 4)
   --s4-threads N     threads in S4 (default 2)
+  --async-threads N  threads in S8 and S9 (default 2)
   --connections N    wrk connections of S1, S2, S3, S5 1 KiB and S6 (default 64)
   --idle-conns N     connections held open in S7 (default 5000)
   --quiet-cores C    before each measurement wait until work outside the
@@ -44,12 +45,12 @@ build (npm install). Writes bench/results/<timestamp>.json.`;
 
 function parseOptions(argv) {
   const options = {
-    scenarios: [...ALL], reps: 3, durationS: 5, warmupS: 1, threads: 4, s4Threads: 2, connections: 64,
+    scenarios: [...ALL], reps: 3, durationS: 5, warmupS: 1, threads: 4, s4Threads: 2, asyncThreads: 2, connections: 64,
     idleConns: 5000, quietCores: 0.5, quietWaitS: 20, retryNoisy: 1, isJsonOnly: false,
   };
   const numeric = {
     '--reps': 'reps', '--duration': 'durationS', '--warmup': 'warmupS', '--threads': 'threads',
-    '--s4-threads': 's4Threads', '--connections': 'connections', '--idle-conns': 'idleConns',
+    '--s4-threads': 's4Threads', '--async-threads': 'asyncThreads', '--connections': 'connections', '--idle-conns': 'idleConns',
     '--quiet-cores': 'quietCores', '--quiet-wait': 'quietWaitS', '--retry-noisy': 'retryNoisy',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -216,9 +217,14 @@ async function smokeCheck(ctx, name, scenarioIds) {
       r = await request({ port: server.port, path: '/sleep?ms=200' });
       check('GET /sleep?ms=200', r.status === 200 && r.ms >= 195, `${r.status ?? r.error} in ${r.ms?.toFixed(0)} ms`);
     }
-    if (uses('S4')) {
+    if (uses('S4') || uses('S9')) {
       r = await request({ port: server.port, path: '/cpu?ms=50' });
       check('GET /cpu?ms=50', r.status === 200 && r.ms >= 48, `${r.status ?? r.error} in ${r.ms?.toFixed(0)} ms`);
+    }
+    if (uses('S8') || uses('S9')) {
+      r = await request({ port: server.port, path: '/async?ms=20' });
+      check('GET /async?ms=20', r.status === 200 && r.body.toString() === 'async 20 ms\n' && r.headers['content-type'] === TEXT
+        && r.ms >= 19, `${r.status ?? r.error} ${JSON.stringify(r.body?.toString())} ${r.headers?.['content-type']} in ${r.ms?.toFixed(0)} ms`);
     }
     if (uses('S6')) {
       const body = crypto.randomBytes(1024);

@@ -4,11 +4,13 @@
 //   GET|HEAD /        the hello page (95 bytes, text/html; charset=utf-8)
 //   GET /sleep?ms=N   blocks the handling thread N ms (Atomics.wait)
 //   GET /cpu?ms=N     busy xorshift loop for N ms of wall time
+//   GET /async?ms=N   awaits a timer of N ms (default 20): blocks nothing
 //   POST /echo        the body back, with its Content-Type
 //   GET /static/F     the file F under --root
 //   GET /healthz      200 once listening
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 
 // Byte for byte Spindle's src/demo/pages.ts HELLO_PAGE; compare.mjs checks it.
 export const HELLO_PAGE = Buffer.from(
@@ -57,6 +59,24 @@ export function spinCpu(ms) {
 export function readMsParam(url, fallbackMs) {
   const match = /[?&]ms=(\d+)/.exec(url);
   return Math.min(match ? Number(match[1]) : fallbackMs, 600_000);
+}
+
+/**
+ * GET /async?ms=N on the thread that reads the request: an await needs no
+ * worker. A client that leaves cancels the timer, as Spindle's does.
+ */
+export function sendAsync(req, res) {
+  const ms = readMsParam(req.url, 20);
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  res.once('close', onClose);
+  delay(ms, undefined, { signal: gone.signal }).then(
+    () => {
+      res.off('close', onClose);
+      sendText(res, 200, `async ${ms} ms\n`);
+    },
+    () => {}, // the client left: nothing to answer
+  );
 }
 
 export function pathOf(url) {

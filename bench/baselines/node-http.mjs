@@ -1,9 +1,10 @@
 // Baseline: Node's http module on one thread, every handler inline. /sleep
 // and /cpu block the event loop on purpose: the isolation scenario shows it.
+// /async awaits a timer, which blocks nothing.
 //   node bench/baselines/node-http.mjs --port N [--root DIR]
 import http from 'node:http';
 import {
-  parseBaselineArgs, pathOf, readMsParam, sendEcho, sendHello, sendStaticFile, sendText, sleepBlocking, spinCpu,
+  parseBaselineArgs, pathOf, readMsParam, sendAsync, sendEcho, sendHello, sendStaticFile, sendText, sleepBlocking, spinCpu,
   listenBaseline,
 } from './contract.mjs';
 
@@ -23,6 +24,7 @@ const server = http.createServer((req, res) => {
     const ms = readMsParam(req.url, 100);
     return sendText(res, 200, `cpu ${ms} ms, ${spinCpu(ms)}\n`);
   }
+  if (urlPath === '/async' && isRead) return sendAsync(req, res);
   if (urlPath === '/echo') return sendEcho(req, res);
   if (urlPath.startsWith('/static/') && isRead) return sendStaticFile(options.root, req, res);
   sendText(res, 404, 'not found\n');

@@ -1,12 +1,12 @@
 // Baseline: Node's http module on the main thread with a piscina pool of
 // --threads workers running /, /sleep and /cpu: what a Node user assembles
-// today to keep blocking work off the event loop. /echo, /static/ and
-// /healthz stay on the main thread.
+// today to keep blocking work off the event loop. /echo, /static/, /healthz
+// and /async (an await needs no worker) stay on the main thread.
 //   node bench/baselines/piscina.mjs --port N --threads N [--root DIR]
 import http from 'node:http';
 import { Piscina } from 'piscina';
 import {
-  parseBaselineArgs, pathOf, readMsParam, sendEcho, sendStaticFile, sendText, listenBaseline,
+  parseBaselineArgs, pathOf, readMsParam, sendAsync, sendEcho, sendStaticFile, sendText, listenBaseline,
 } from './contract.mjs';
 
 const options = parseBaselineArgs();
@@ -34,6 +34,7 @@ const server = http.createServer((req, res) => {
   if (urlPath === '/healthz') return sendText(res, 200, 'ok\n');
   if (urlPath === '/sleep' && isRead) return runOnPool({ route: 'sleep', ms: readMsParam(req.url, 5000) }, req, res);
   if (urlPath === '/cpu' && isRead) return runOnPool({ route: 'cpu', ms: readMsParam(req.url, 100) }, req, res);
+  if (urlPath === '/async' && isRead) return sendAsync(req, res);
   if (urlPath === '/echo') return sendEcho(req, res);
   if (urlPath.startsWith('/static/') && isRead) return sendStaticFile(options.root, req, res);
   sendText(res, 404, 'not found\n');

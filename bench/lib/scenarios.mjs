@@ -1,4 +1,4 @@
-// The seven scenarios. Each has the servers it compares, how one
+// The nine scenarios. Each has the servers it compares, how one
 // measurement goes on a freshly started server, and how its table reads.
 // A measurement's figures are flat numbers so that medians come out per key.
 import path from 'node:path';
@@ -6,7 +6,7 @@ import { readServerMemory, BENCH } from './servers.mjs';
 import { readLines, sleep, spawnGroup, spawnWithFileLimit, stopGroup } from './processes.mjs';
 import { POST_SCRIPT, runWrk } from './wrk.mjs';
 
-const SLEEP_CLIENTS = path.join(BENCH, 'lib', 'sleep-clients.mjs');
+const LOOP_CLIENTS = path.join(BENCH, 'lib', 'loop-clients.mjs');
 const IDLE_CONNS = path.join(BENCH, 'lib', 'idle-conns.mjs');
 
 /** Warm-up of the same load, then the measured run with CPU accounting. */
@@ -61,7 +61,12 @@ export const SCENARIOS = {
     title: 'S3 isolation: GET /, wrk -t1 -c64, while 2 clients loop on /sleep?ms=1000',
     servers: (ctx) => ['spindle', 'node-http', ...piscinaIfPresent(ctx)],
     threads: (ctx) => ctx.options.threads,
-    measure: measureIsolation,
+    async measure(ctx, server) {
+      const { w, loops } = await measureBesideLoop(ctx, server, {
+        loopPath: '/sleep?ms=1000', load: { connections: ctx.options.connections, timeoutS: 10 },
+      });
+      return { ...wrkFigures(w), sleepsDone: loops.completed, sleepMedianMs: loops.medianMs, errorsLoop: loops.errors };
+    },
     columns: [['rps', 'req/s', 0], ['p50Ms', 'p50 ms', 1], ['p99Ms', 'p99 ms', 1], ['sleepsDone', '/sleep done', 0],
       ['sleepMedianMs', '/sleep median ms', 0]],
     primary: 'rps',
@@ -119,22 +124,55 @@ export const SCENARIOS = {
     isLowerBetter: true,
     goals: [{ absolute: true, server: 'spindle', key: 'kibPerConn', atMost: 4, label: 'KiB per idle connection' }],
   },
+  S8: {
+    title: 'S8 awaiting handlers: GET /async?ms=10, wrk -t1 -c256, keep-alive, 2 threads (25,600 req/s if only the timer counted)',
+    servers: (ctx) => ['spindle', 'node-http', ...piscinaIfPresent(ctx)],
+    threads: (ctx) => ctx.options.asyncThreads,
+    measure: async (ctx, server) => wrkFigures(await warmAndMeasure(ctx, server, {
+      path: '/async?ms=10', connections: 256, timeoutS: 10,
+    })),
+    columns: HELLO_COLUMNS,
+    primary: 'rps',
+    goals: [{ against: 'node-http', key: 'rps', atLeast: 0.8, label: 'a worker runs many awaiting jobs at once' }],
+  },
+  S9: {
+    title: 'S9 CPU beside awaits: GET /async?ms=20, wrk -t1 -c32, while 2 clients loop on /cpu?ms=50, 2 threads',
+    servers: (ctx) => ['spindle', 'node-http', ...piscinaIfPresent(ctx)],
+    threads: (ctx) => ctx.options.asyncThreads,
+    async measure(ctx, server) {
+      const { w, loops } = await measureBesideLoop(ctx, server, {
+        loopPath: '/cpu?ms=50', load: { path: '/async?ms=20', connections: 32, timeoutS: 10 },
+      });
+      return { ...wrkFigures(w), cpuDone: loops.completed, cpuMedianMs: loops.medianMs, errorsLoop: loops.errors };
+    },
+    columns: [['rps', '/async req/s', 0], ['p50Ms', '/async p50 ms', 1], ['p99Ms', '/async p99 ms', 1],
+      ['cpuDone', '/cpu done', 0], ['cpuMedianMs', '/cpu median ms', 0]],
+    primary: 'p99Ms',
+    ratioKeys: [['p99Ms', 'p99'], ['rps', 'req/s']],
+    goals: [{ absolute: true, server: 'spindle', key: 'p99Ms', atMost: 100, label: '/async p99 ms while /cpu keeps both threads busy' }],
+  },
 };
 
-async function measureIsolation(ctx, server) {
-  const { warmupS, durationS, connections } = ctx.options;
-  if (warmupS > 0) await runWrk({ wrk: ctx.wrk, port: server.port, connections, durationS: warmupS });
-  const clients = spawnGroup(process.execPath, [SLEEP_CLIENTS, '--port', String(server.port), '--clients', '2',
-    '--ms', '1000', '--max-seconds', String(durationS + 30)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * wrk measures `load` while 2 clients loop on loopPath (lib/loop-clients.mjs);
+ * the warm-up runs the same load before the loop starts. Returns wrk's result
+ * and the loop's { completed, medianMs, errors }.
+ */
+async function measureBesideLoop(ctx, server, { loopPath, load }) {
+  const { warmupS, durationS } = ctx.options;
+  if (warmupS > 0) await runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS: warmupS });
+  const clients = spawnGroup(process.execPath, [LOOP_CLIENTS, '--port', String(server.port), '--path', loopPath,
+    '--clients', '2', '--max-seconds', String(durationS + 30)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readLines(clients);
   try {
     await lines.waitFor('STARTED', 10_000);
-    await sleep(300); // both sleeps are inside the server now
-    const w = await runWrk({ wrk: ctx.wrk, port: server.port, connections, durationS, timeoutS: 10, serverPid: server.pid });
+    await sleep(300); // both loop requests are inside the server now
+    const w = await runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS, serverPid: server.pid });
     clients.stdin.end();
-    const line = await lines.waitFor('SLEEPJSON ', 5000).catch(() => null);
-    const sleeps = line ? JSON.parse(line.slice('SLEEPJSON '.length)) : {};
-    return { ...wrkFigures(w), sleepsDone: sleeps.completed ?? null, sleepMedianMs: sleeps.medianMs ?? null };
+    const line = await lines.waitFor('LOOPJSON ', 5000).catch(() => null);
+    const loop = line ? JSON.parse(line.slice('LOOPJSON '.length)) : {};
+    const errors = loop.errors === undefined ? null : loop.errors + loop.non200;
+    return { w, loops: { completed: loop.completed ?? null, medianMs: loop.medianMs ?? null, errors } };
   } finally {
     await stopGroup(clients, 2000);
   }

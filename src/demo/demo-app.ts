@@ -1,12 +1,15 @@
 // The built-in demo application, written the way users write theirs: a module
 // whose default export has `fetch(request) → Response`. It runs on the worker
-// threads, so /sleep and /cpu block a worker, never the server.
+// threads, so /sleep and /cpu block a worker, never the server; /async
+// awaits, so one worker runs many of them at once.
 //
 //   GET|HEAD /        the hello page
 //   GET /sleep?ms=N   blocks its thread N ms (default 5000), as thread::sleep does
 //   GET /cpu?ms=N     a busy CPU loop for N ms (default 100)
+//   GET /async?ms=N   awaits a timer of N ms (default 20): the thread serves others meanwhile
 //   any /echo         the request body back, with its Content-Type
 //   GET /panic        throws: the client gets 500, the worker carries on
+import { setTimeout as delay } from 'node:timers/promises';
 import { disallowedMethodStatus } from '../http/methods.js';
 import { HELLO_PAGE, NOT_FOUND_PAGE } from './pages.js';
 
@@ -40,6 +43,20 @@ function spin(ms: number): number {
   return x >>> 0;
 }
 
+/**
+ * Awaits a timer of ms, or less if the client leaves or the deadline passes
+ * (request.signal aborts it). Says whether the whole wait ran.
+ */
+async function waitAsync(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await delay(ms, undefined, { signal });
+    return true;
+  } catch (err) {
+    if (signal.aborted) return false;
+    throw err;
+  }
+}
+
 /** 405 with Allow for a method this route does not take; 501 for a method nobody registered (RFC 9110 §9.1). */
 function notAllowed(method: string, allow: string): Response {
   const status = disallowedMethodStatus(method);
@@ -66,6 +83,13 @@ export default {
         const ms = msParam(url, 100);
         const x = spin(ms);
         return new Response(`cpu ${ms} ms, ${x}\n`, { headers: { 'content-type': TEXT } });
+      }
+      case '/async': {
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
+        const ms = msParam(url, 20);
+        // Aborted, nobody reads the answer: the pool has already settled the job.
+        if (!(await waitAsync(ms, request.signal))) return new Response('aborted\n', { status: 503, headers: { 'content-type': TEXT } });
+        return new Response(`async ${ms} ms\n`, { headers: { 'content-type': TEXT } });
       }
       case '/echo':
         return new Response(await request.arrayBuffer(), {

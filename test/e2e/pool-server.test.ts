@@ -1,8 +1,9 @@
 // The whole server with the demo application on the thread pool: blocked
-// threads never block the server, /healthz answers from the I/O thread,
-// failures map to their statuses (500, 503 + Retry-After, 504) and the pool
-// heals itself, a client that leaves takes its queued job with it, and the
-// CLI shuts down gracefully on SIGTERM and refuses what it cannot start.
+// threads never block the server, one thread runs many awaiting handlers,
+// /healthz answers from the I/O thread, failures map to their statuses (500,
+// 503 + Retry-After, 504) and the pool heals itself, a client that leaves
+// takes its job with it, and the CLI shuts down gracefully on SIGTERM and
+// refuses what it cannot start.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HELLO_PAGE } from '../../src/demo/pages.js';
@@ -41,6 +42,38 @@ test('/healthz answers from the I/O thread while every worker sleeps, and counts
   assert.ok(sleeps.every((sleep) => !sleep.isSettled), 'answered while both threads were asleep');
   for (const sleep of await Promise.all(sleeps.map((s) => s.promise))) assert.equal(sleep.status, 200);
   assert.equal((await getHealth(url)).busy, 0);
+});
+
+test('GET /async?ms=10 awaits a timer and answers 200 with its text', async (t) => {
+  const { url } = await startServer(t, { threads: 1 });
+  const response = await httpRequest(`${url}/async?ms=10`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers['content-type'], 'text/plain; charset=utf-8');
+  assert.equal(response.text, 'async 10 ms\n');
+});
+
+test('one thread serves 50 concurrent /async?ms=300 requests at once, not one after another', async (t) => {
+  const { url } = await startServer(t, { threads: 1 });
+  const startedAt = Date.now();
+  const responses = await Promise.all(Array.from({ length: 50 }, () => httpRequest(`${url}/async?ms=300`)));
+  const elapsedMs = Date.now() - startedAt;
+  for (const response of responses) {
+    assert.equal(response.status, 200);
+    assert.equal(response.text, 'async 300 ms\n');
+  }
+  // One after another they would take 15 s; the bound leaves a busy machine plenty of room.
+  assert.ok(elapsedMs < 5000, `the 50 awaits overlapped on the one thread (${elapsedMs} ms in all, not 15,000+)`);
+});
+
+test('a client that leaves during /async cancels its timer, and the job ends at once', async (t) => {
+  const { port, server, logs } = await startServer(t, { threads: 1 });
+  const client = await connect(t, port);
+  await client.write('GET /async?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitUntil(() => server.poolStats?.inFlight === 1, 'the await is running');
+  client.socket.resetAndDestroy();
+  // Were the timer not aborted through request.signal, the job would stay in flight for ten minutes.
+  await waitUntil(() => server.poolStats?.inFlight === 0, 'the aborted job ends');
+  assert.deepEqual(logs, [], 'an aborted await is no error');
 });
 
 test('/panic answers 500, is logged, and the same thread serves the next request', async (t) => {

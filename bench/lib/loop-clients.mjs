@@ -1,17 +1,17 @@
-// Background load of the isolation scenario (S3): N clients, each on its own
-// keep-alive connection, loop on GET /sleep?ms=MS (ask, read the whole
-// answer, ask again).
-//   node bench/lib/sleep-clients.mjs --port P [--clients 2] [--ms 1000] [--max-seconds 60]
+// Background load of the scenarios that measure one route beside a slow
+// one (S3: /sleep, S9: /cpu): N clients, each on its own keep-alive
+// connection, loop on GET PATH (ask, read the whole answer, ask again).
+//   node bench/lib/loop-clients.mjs --port P --path '/sleep?ms=1000' [--clients 2] [--max-seconds 60]
 // Prints "STARTED" once every client has sent its first request. Stops on
 // SIGTERM, on end of stdin, or after --max-seconds, and then prints
-// "SLEEPJSON {completed, errors, non200, medianMs, maxMs}".
+// "LOOPJSON {completed, errors, non200, medianMs, maxMs}".
 import http from 'node:http';
 
-const options = { port: 0, clients: 2, ms: 1000, maxSeconds: 60 };
+const options = { port: 0, path: '/sleep?ms=1000', clients: 2, maxSeconds: 60 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
   if (!(key in options)) throw new Error(`unknown option ${process.argv[i]}`);
-  options[key] = Number(process.argv[i + 1]);
+  options[key] = key === 'path' ? process.argv[i + 1] : Number(process.argv[i + 1]);
 }
 
 const stats = { completed: 0, errors: 0, non200: 0 };
@@ -23,7 +23,7 @@ let isStopping = false;
 function askAgain(agent, isFirst) {
   if (isStopping) return;
   const startMs = performance.now();
-  const req = http.get({ host: '127.0.0.1', port: options.port, path: `/sleep?ms=${options.ms}`, agent }, (res) => {
+  const req = http.get({ host: '127.0.0.1', port: options.port, path: options.path, agent }, (res) => {
     res.resume();
     res.on('end', () => {
       pending.delete(req);
@@ -53,7 +53,7 @@ function stop() {
   for (const agent of agents) agent.destroy();
   latenciesMs.sort((a, b) => a - b);
   const medianMs = latenciesMs.length ? latenciesMs[(latenciesMs.length - 1) >> 1] : null;
-  console.log(`SLEEPJSON ${JSON.stringify({ ...stats, medianMs, maxMs: latenciesMs.at(-1) ?? null })}`);
+  console.log(`LOOPJSON ${JSON.stringify({ ...stats, medianMs, maxMs: latenciesMs.at(-1) ?? null })}`);
   setTimeout(() => process.exit(0), 20);
 }
 process.on('SIGTERM', stop);
