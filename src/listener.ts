@@ -28,6 +28,13 @@ import net, { type AddressInfo } from 'node:net';
 import { devNull } from 'node:os';
 
 const PROBE_MS = 500;
+/**
+ * Connections the kernel may hold complete but not yet accepted. Node's
+ * default, 511, overflows when a thousand clients connect at once while the
+ * I/O thread is busy: the kernel drops their SYNs and each client retries a
+ * second later. Linux caps it at net.core.somaxconn (4096 since 5.4).
+ */
+const BACKLOG = 4096;
 
 export class Listener {
   #server: net.Server;
@@ -52,7 +59,7 @@ export class Listener {
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      this.#server.listen({ port, host, backlog: BACKLOG }, () => {
         this.#server.off('error', reject);
         // Only now: a listen error is the caller's to report (listen() rejects), not logged twice.
         this.#server.on('error', this.#onServerError);
@@ -118,7 +125,7 @@ export class Listener {
 
   /** Same port, same address; success is #onListeningAgain, failure #onServerError. */
   #listenAgain(): void {
-    this.#server.listen(this.#address!.port, this.#address!.address);
+    this.#server.listen({ port: this.#address!.port, host: this.#address!.address, backlog: BACKLOG });
   }
 
   /** While backing off the timer keeps the process alive: nothing else may, with the socket closed. */
