@@ -60,6 +60,16 @@ test('a worker whose event loop is blocked takes no new jobs: they go to the fre
   await spin.promise;
 });
 
+test('a job that blocks after its first await holds no job taken behind it: they go to the free worker', async (t) => {
+  const { pool } = await startPool(t, { size: 2, concurrency: 16 });
+  // Queued together, so that one worker could take them all in one go.
+  const spin = watch(run(pool, { kind: 'spin-after-await', ms: 3000 }));
+  const echoes = Array.from({ length: 20 }, (_, i) => run(pool, { kind: 'echo-async', value: i }));
+  assert.deepEqual(await Promise.all(echoes), Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(spin.isSettled, false, 'all twenty answered while the spin held its thread');
+  await spin.promise;
+});
+
 test("a job's deadline runs from its own start and aborts only that job", async (t) => {
   const { pool } = await startPool(t, { size: 1, concurrency: 4, jobTimeoutMs: 2000 });
   const first = run(pool, { kind: 'wait-for-abort' });

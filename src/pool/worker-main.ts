@@ -22,8 +22,6 @@ const queue = new SharedQueue(setup.queue);
 const mailboxes = new ResultMailboxes(setup.results);
 let encodeResult: ((result: unknown, target: Buffer) => number) | null = null;
 const index = setup.index;
-/** Run at most this long before letting the event loop in (messages, timers, I/O). */
-const YIELD_EVERY_MS = 5;
 
 /** The jobs in flight, by id: for `abort` messages. */
 const running = new Map<number, Context>();
@@ -129,20 +127,19 @@ function laneFreed(): Promise<void> {
 
 async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): Promise<void> {
   const lanes = queue.lanesPerWorker;
-  let lastYield = performance.now();
   for (;;) {
-    // Take jobs while a lane is free. Each starts at once and runs until it
-    // first awaits; then the loop goes on.
+    // Take jobs while a lane is free. Each starts at once, and the loop lets
+    // it run to its first real wait (its promise reactions included) before
+    // it takes another: a job that then blocks the thread holds only the jobs
+    // already waiting on something, never ones this loop took behind it,
+    // which stay in the queue for the other workers.
     while (freeLanes.length > 0) {
       const lane = freeLanes[freeLanes.length - 1];
       const job = queue.take(index, lane);
       if (job === null) break;
       freeLanes.pop();
       void runJob(run, decode, job, lane);
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
+      await yieldToEventLoop();
     }
     const inFlight = lanes - freeLanes.length;
     if (queue.isClosed && queue.length === 0) {
@@ -157,7 +154,6 @@ async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): P
     if (woken === null && freeLanes.length > 0) continue; // work came meanwhile
     await (woken === null ? laneFreed() : Promise.race([woken, laneFreed()]));
     queue.awake(index);
-    lastYield = performance.now();
   }
 }
 
