@@ -306,9 +306,16 @@ export class SharedQueue {
   take(worker: number, lane: number): TakenJob | null {
     const control = this.#control;
     if (Atomics.load(this.#workers, worker * CELLS + RETIRING) !== 0) return null;
+    // Count the lane as busy before the job leaves the queue, so that the
+    // pool, adding queued and in-flight jobs, never sees a job in neither.
+    const inFlight = worker * CELLS + IN_FLIGHT;
+    Atomics.add(this.#workers, inFlight, 1);
     for (;;) {
       const head = Atomics.load(control, HEAD);
-      if (head === Atomics.load(control, TAIL)) return null;
+      if (head === Atomics.load(control, TAIL)) {
+        Atomics.sub(this.#workers, inFlight, 1);
+        return null;
+      }
       if (Atomics.compareExchange(control, HEAD, head, (head + 1) | 0) !== head) continue; // another worker took it
       const entry = (head & this.#mask) * 2;
       const id = Atomics.load(this.#ring, entry);
@@ -328,7 +335,6 @@ export class SharedQueue {
         payload = Buffer.from(this.#slots.subarray(start, start + this.#slotLengths[slot]));
       }
       Atomics.store(this.#ring, entry, 0); // the position may be reused
-      Atomics.add(this.#workers, worker * CELLS + IN_FLIGHT, 1);
       return { id, payload };
     }
   }
