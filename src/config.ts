@@ -1,7 +1,7 @@
 // Defaults and validation for every option of the server. The CLI and the
 // library API both end here, so a bad value is caught in one place.
 import os from 'node:os';
-import type { Handler } from './connection.js';
+import type { Handler } from './http/exchange.js';
 import type { ParserLimits } from './http/request-parser.js';
 import { readOpenFileLimit } from './open-file-limit.js';
 import { MAX_CONCURRENCY } from './pool/pool-options.js';

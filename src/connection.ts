@@ -10,14 +10,13 @@
 // Pipelined requests wait in #queue, oldest first; a response is written only
 // when every earlier one has been, so handlers may finish in any order.
 import type { Socket } from 'node:net';
+import { RequestExchange, type Handler } from './http/exchange.js';
 import { HttpError } from './http/http-error.js';
 import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
 import {
   FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
   type Framing, type HttpResponse,
 } from './http/response.js';
-
-export type Handler = (request: HttpRequest, connection: Connection) => HttpResponse | Promise<HttpResponse>;
 
 export interface ConnectionConfig {
   limits: ParserLimits;
@@ -45,8 +44,8 @@ interface Slot {
   /** null for a canned error answer to bytes that did not parse */
   request: HttpRequest | null;
   response: HttpResponse | null;
-  /** called when the client goes away before its response is written */
-  onGone: (() => void)[] | null;
+  /** what the handler was given; null with the canned error answer */
+  exchange: RequestExchange | null;
 }
 
 // The connection's one timer serves several deadlines, one at a time.
@@ -77,16 +76,14 @@ export class Connection {
   /** the client has sent FIN: answer the complete requests it sent, then close */
   #hasPeerEnded = false;
   #isProcessing = false;
-  /** a streamed body is being written for the head of the queue */
-  #isStreaming = false;
+  /** the response whose streamed body is being written, ahead of #queue */
+  #streaming: Slot | null = null;
   #isReadPaused = false;
   /** a 100 Continue is owed to the request being received, held back behind earlier responses */
   #isContinueOwed = false;
   /** as last reported to the host: onConnectionIdle, then onConnectionBusy, and so on */
   #isIdle = false;
   #requestCount = 0;
-  /** the slot whose handler is being called, for onClientGone() */
-  #dispatching: Slot | null = null;
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind = TIMER_NONE;
   #timerMs = 0;
@@ -161,49 +158,6 @@ export class Connection {
     this.#afterProgress();
   }
 
-  /**
-   * Registers a callback for when the client of the request whose handler
-   * is running now goes away before its response is written. Call it
-   * synchronously from the handler.
-   */
-  onClientGone(callback: () => void): void {
-    const slot = this.#dispatching;
-    if (slot === null) throw new Error('onClientGone() is only available while a handler is being called');
-    if (this.#isEnded) {
-      callback(); // gone already (while a handler bound with bindToRequest awaited)
-      return;
-    }
-    (slot.onGone ??= []).push(callback);
-  }
-
-  /**
-   * Wraps fn so that, when called later (after an await), it still runs as
-   * the handler of the request being dispatched now: onClientGone() and
-   * requestSignal() inside it apply to that request. For a handler that
-   * hands a request on after async work, as the router does when no file
-   * answers it. Call it synchronously from the handler.
-   */
-  bindToRequest<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
-    const slot = this.#dispatching;
-    if (slot === null) throw new Error('bindToRequest() is only available while a handler is being called');
-    return (...args) => {
-      const outer = this.#dispatching;
-      this.#dispatching = slot;
-      try {
-        return fn(...args);
-      } finally {
-        this.#dispatching = outer;
-      }
-    };
-  }
-
-  /** An AbortSignal for the running handler's request, aborted when its client goes away. */
-  requestSignal(): AbortSignal {
-    const controller = new AbortController();
-    this.onClientGone(() => controller.abort());
-    return controller.signal;
-  }
-
   destroy(): void {
     this.socket.destroy();
   }
@@ -231,9 +185,9 @@ export class Connection {
     this.#isEnded = true;
     this.#isClosing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    for (const slot of this.#queue) {
-      if (slot.onGone !== null) for (const callback of slot.onGone) callback();
-    }
+    this.#streaming?.exchange?.clientGone();
+    this.#streaming = null;
+    for (const slot of this.#queue) slot.exchange?.clientGone();
     this.#queue.length = 0;
     this.#host.onConnectionClose(this);
   }
@@ -309,16 +263,14 @@ export class Connection {
     this.#requestCount++;
     this.#isContinueOwed = false; // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
-    const slot: Slot = { request, response: null, onGone: null };
+    const exchange = new RequestExchange();
+    const slot: Slot = { request, response: null, exchange };
     this.#queue.push(slot);
     let result: HttpResponse | Promise<HttpResponse>;
-    this.#dispatching = slot;
     try {
-      result = this.#host.handle(request, this);
+      result = this.#host.handle(request, exchange);
     } catch (err) {
       result = this.#handlerFailed(request, err);
-    } finally {
-      this.#dispatching = null;
     }
     if (result instanceof Promise) {
       result.then(
@@ -352,26 +304,27 @@ export class Connection {
     const httpError = err instanceof HttpError ? err : new HttpError(400, 'ERR_BAD_REQUEST', String(err));
     if (!(err instanceof HttpError)) this.#host.log(`spindle: unexpected parser failure: ${describe(err)}`);
     this.#isClosing = true;
-    this.#queue.push({ request: null, response: errorResponse(httpError.status), onGone: null });
+    this.#queue.push({ request: null, response: errorResponse(httpError.status), exchange: null });
     this.#writeReadyResponses();
     this.#afterProgress();
   }
 
   /** Writes every response at the head of the queue that is ready, in order. */
   #writeReadyResponses(): void {
-    while (this.#queue.length > 0 && !this.#isStreaming && !this.#isEnded) {
+    while (this.#queue.length > 0 && this.#streaming === null && !this.#isEnded) {
       const slot = this.#queue[0];
       if (slot.response === null) return;
       this.#queue.shift();
-      this.#writeResponse(slot.request, slot.response);
+      this.#writeResponse(slot, slot.response);
     }
-    if (this.#isContinueOwed && this.#queue.length === 0 && !this.#isStreaming && !this.#isEnded && !this.#isClosing) {
+    if (this.#isContinueOwed && this.#queue.length === 0 && this.#streaming === null && !this.#isEnded && !this.#isClosing) {
       this.#isContinueOwed = false;
       this.socket.write(CONTINUE);
     }
   }
 
-  #writeResponse(request: HttpRequest | null, response: HttpResponse): void {
+  #writeResponse(slot: Slot, response: HttpResponse): void {
+    const request = slot.request;
     const versionMinor = request === null ? 1 : request.versionMinor;
     // The last response before a close says so (RFC 9112 §9.6).
     let keepAlive = request !== null && request.keepAlive && !(this.#isClosing && this.#queue.length === 0);
@@ -384,14 +337,14 @@ export class Connection {
     } catch (err) {
       const line = request === null ? '' : ` for "${request.method} ${request.target}"`;
       this.#host.log(`spindle: invalid response${line}: ${describe(err)}`);
-      this.#writeResponse(request, errorResponse(500));
+      this.#writeResponse(slot, errorResponse(500));
       return;
     }
     if (!keepAlive) this.#isClosing = true;
 
     if (framing !== FRAMING_NONE && body !== null && typeof body === 'object' && !(body instanceof Uint8Array)) {
       this.#write(Buffer.from(head, 'latin1'));
-      void this.#streamBody(body, framing, length);
+      void this.#streamBody(slot, body, framing, length);
       return;
     }
     const bytes = framing === FRAMING_LENGTH && (typeof body === 'string' || body instanceof Uint8Array) ? body : null;
@@ -407,6 +360,7 @@ export class Connection {
       this.#write(Buffer.from(head, 'latin1'));
       this.#write(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
     }
+    slot.exchange?.finish();
   }
 
   #write(data: Uint8Array): void {
@@ -418,8 +372,8 @@ export class Connection {
    * so a slow reader holds only its socket's buffer. Leaving the loop early
    * (the client went away) returns the iterator, which closes its source.
    */
-  async #streamBody(body: AsyncIterable<Uint8Array>, framing: Framing, length: number): Promise<void> {
-    this.#isStreaming = true;
+  async #streamBody(slot: Slot, body: AsyncIterable<Uint8Array>, framing: Framing, length: number): Promise<void> {
+    this.#streaming = slot;
     const isChunked = framing === FRAMING_CHUNKED;
     let sent = 0;
     try {
@@ -437,13 +391,14 @@ export class Connection {
       if (framing === FRAMING_LENGTH && sent !== length) throw new Error(`body is shorter than its Content-Length ${length}`);
       if (isChunked) this.#write(CHUNKED_END);
       else if (framing === FRAMING_CLOSE) this.#isClosing = true;
+      slot.exchange?.finish();
     } catch (err) {
       // The head is gone already; the only honest signal left is to cut the connection.
       this.#host.log(`spindle: response body failed: ${describe(err)}`);
       this.socket.destroy();
       return;
     } finally {
-      this.#isStreaming = false;
+      if (this.#streaming === slot) this.#streaming = null;
     }
     this.#writeReadyResponses();
     this.#processRequests();
@@ -452,7 +407,7 @@ export class Connection {
   /** After any progress: close when done, apply read backpressure, pick the timer. */
   #afterProgress(): void {
     if (this.#isEnded) return;
-    const isBusy = this.#queue.length > 0 || this.#isStreaming;
+    const isBusy = this.#queue.length > 0 || this.#streaming !== null;
     if (this.#isClosing) {
       if (!isBusy) this.#endSocket();
       else this.#setTimer(TIMER_NONE, 0, false);

@@ -1,7 +1,7 @@
 // The library API: `import { createServer, ThreadPool } from 'spindle'`.
 export { createServer, Server, type CloseResult } from './server.js';
 export type { ServerOptions } from './config.js';
-export type { Connection, Handler } from './connection.js';
+export type { Exchange, Handler } from './http/exchange.js';
 export type { HttpRequest } from './http/request-parser.js';
 export type { HttpResponse, ResponseBody } from './http/response.js';
 export { HttpError } from './http/http-error.js';

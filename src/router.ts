@@ -6,8 +6,8 @@
 //   /healthz    → liveness and readiness, never waiting on the application
 //   a file      → the static root, when one is served
 //   else        → the application, or 404 when there is none
-import type { Handler } from './connection.js';
 import { NOT_FOUND_PAGE } from './demo/pages.js';
+import type { Handler } from './http/exchange.js';
 import { disallowedMethod } from './http/methods.js';
 import type { HttpRequest } from './http/request-parser.js';
 import type { HttpResponse } from './http/response.js';
@@ -28,21 +28,18 @@ const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 export function createRouter(app: Handler | null, staticFiles: StaticFiles | null, state: RouterState): Handler {
   const fallback: Handler = app ?? (() => NOT_FOUND);
-  return (request, connection) => {
+  return (request, exchange) => {
     const path = request.path;
     if (path === '*') return { status: 204, headers: ['Allow', ALLOW_ALL], body: null };
     if (request.method === 'CONNECT') {
       return { status: 501, headers: ['Content-Type', 'text/plain; charset=utf-8'], body: '501 Not Implemented\n' };
     }
     if (path.startsWith('/healthz') && pathOf(path) === '/healthz') return health(request, state);
-    if (staticFiles === null) return fallback(request, connection);
-    // A file that exists is served; anything else goes on to the application,
-    // after the lookup's await: bound, so the application can still register
-    // for its client going away (Connection.onClientGone).
+    if (staticFiles === null) return fallback(request, exchange);
+    // A file that exists is served; anything else goes on to the application.
     const response = staticFiles.handle(request);
-    if (!(response instanceof Promise)) return response ?? fallback(request, connection);
-    const handOn = connection.bindToRequest(fallback);
-    return response.then((found) => found ?? handOn(request, connection));
+    if (!(response instanceof Promise)) return response ?? fallback(request, exchange);
+    return response.then((found) => found ?? fallback(request, exchange));
   };
 }
 

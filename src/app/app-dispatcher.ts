@@ -1,7 +1,7 @@
 // The I/O-thread side of the application: turns each parsed request into a
 // job for the thread pool and the job's result into a response. Application
 // code never runs here; this only moves data and maps failures to statuses.
-import type { Connection, Handler } from '../connection.js';
+import type { Exchange, Handler } from '../http/exchange.js';
 import type { HttpRequest } from '../http/request-parser.js';
 import { errorResponse, type HttpResponse } from '../http/response.js';
 import { JobError, PoolError } from '../pool/pool-errors.js';
@@ -17,7 +17,7 @@ export interface AppDispatcherOptions {
 }
 
 export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOptions): Handler {
-  return (request: HttpRequest, connection: Connection): Promise<HttpResponse> => {
+  return (request: HttpRequest, exchange: Exchange): Promise<HttpResponse> => {
     const authority = request.authority === '' ? options.fallbackAuthority() : request.authority;
     const path = request.path.charCodeAt(0) === 0x2f ? request.path : '/';
     const job: HttpJob = {
@@ -44,7 +44,7 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
       });
       // A client that leaves takes its job with it: dropped if still queued,
       // aborted (request.signal) if running.
-      if (!ticket.isSettled) connection.onClientGone(() => pool.cancel(ticket));
+      if (!ticket.isSettled) exchange.onClientGone(() => pool.cancel(ticket));
     });
   };
 }

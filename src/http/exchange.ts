@@ -1,0 +1,76 @@
+// One request's exchange with its client, as a handler sees it: the handler
+// gets the request and this object, and through it learns when the client
+// goes away. The connection makes one per request and settles it once: when
+// the response has been written to its end (finish), or when the client is
+// gone before that (the socket closed, or the response could not be sent).
+// A streamed response is still part of its exchange until its last byte.
+import type { HttpRequest } from './request-parser.js';
+import type { HttpResponse } from './response.js';
+
+export interface Exchange {
+  /** Aborted when the client goes away before the response is finished. */
+  readonly signal: AbortSignal;
+  /** Calls back once if the client goes away before the response is finished; at once if it has. */
+  onClientGone(callback: () => void): void;
+  /** Calls back once when the response has been written to its end. */
+  onFinish(callback: () => void): void;
+}
+
+export type Handler = (request: HttpRequest, exchange: Exchange) => HttpResponse | Promise<HttpResponse>;
+
+const OPEN = 0;
+const FINISHED = 1;
+const GONE = 2;
+
+export class RequestExchange implements Exchange {
+  #state: typeof OPEN | typeof FINISHED | typeof GONE = OPEN;
+  #onGone: (() => void)[] | null = null;
+  #onFinish: (() => void)[] | null = null;
+  #abort: AbortController | null = null;
+
+  get signal(): AbortSignal {
+    // Made on first use: most handlers never look at it.
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.#state === GONE) this.#abort.abort(goneReason());
+    }
+    return this.#abort.signal;
+  }
+
+  get isSettled(): boolean {
+    return this.#state !== OPEN;
+  }
+
+  onClientGone(callback: () => void): void {
+    if (this.#state === GONE) callback();
+    else if (this.#state === OPEN) (this.#onGone ??= []).push(callback);
+  }
+
+  onFinish(callback: () => void): void {
+    if (this.#state === FINISHED) callback();
+    else if (this.#state === OPEN) (this.#onFinish ??= []).push(callback);
+  }
+
+  /** The response has been written to its end. */
+  finish(): void {
+    if (this.#state !== OPEN) return;
+    this.#state = FINISHED;
+    const callbacks = this.#onFinish;
+    this.#onGone = this.#onFinish = null;
+    if (callbacks !== null) for (const callback of callbacks) callback();
+  }
+
+  /** The client went away before the response was finished. */
+  clientGone(): void {
+    if (this.#state !== OPEN) return;
+    this.#state = GONE;
+    const callbacks = this.#onGone;
+    this.#onGone = this.#onFinish = null;
+    this.#abort?.abort(goneReason());
+    if (callbacks !== null) for (const callback of callbacks) callback();
+  }
+}
+
+function goneReason(): Error {
+  return new DOMException('the client went away before its response was finished', 'AbortError');
+}
