@@ -8,20 +8,81 @@
 //   GET /cpu?ms=N     a busy CPU loop for N ms (default 100)
 //   GET /async?ms=N   awaits a timer of N ms (default 20): the thread serves others meanwhile
 //   any /echo         the request body back, with its Content-Type
+//   GET /events       server-sent events: a counter every ?interval=MS (default
+//                     1000), ?count=N of them (default: until the client leaves),
+//                     then an `end` event; /events/page reads them in a browser
+//   GET /stream       ?bytes=N (default 1 MiB) generated in ?chunk=K-byte chunks
+//                     (default 64 KiB), each made only when the client can take it
+//   POST /upload      counts the body's bytes as they arrive, answers the total
 //   GET /panic        throws: the client gets 500, the worker carries on
 import { setTimeout as delay } from 'node:timers/promises';
 import { disallowedMethodStatus } from '../http/methods.js';
-import { HELLO_PAGE, NOT_FOUND_PAGE } from './pages.js';
+import { EVENTS_PAGE, HELLO_PAGE, NOT_FOUND_PAGE } from './pages.js';
 
 const HTML = 'text/html; charset=utf-8';
 const TEXT = 'text/plain; charset=utf-8';
 const MAX_MS = 600_000;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
-function msParam(url: URL, fallback: number): number {
-  const text = url.searchParams.get('ms');
-  const ms = text !== null && /^\d+$/.test(text) ? Number(text) : fallback;
-  return Math.min(ms, MAX_MS);
+function msParam(url: URL, fallback: number, name = 'ms'): number {
+  return Math.min(intParam(url, name, fallback), MAX_MS);
+}
+
+function intParam(url: URL, name: string, fallback: number): number {
+  const text = url.searchParams.get(name);
+  return text !== null && /^\d{1,15}$/.test(text) ? Number(text) : fallback;
+}
+
+/** Server-sent events (the WHATWG HTML spec's text/event-stream): `count` events, `interval` ms apart. */
+function events(count: number, interval: number): Response {
+  const encoder = new TextEncoder();
+  let n = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode('retry: 1000\n\n'));
+    },
+    // Called again only when the client has taken the last event.
+    pull(controller) {
+      return new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          n++;
+          controller.enqueue(encoder.encode(`id: ${n}\ndata: ${JSON.stringify({ n, at: Date.now() })}\n\n`));
+          if (count > 0 && n >= count) {
+            controller.enqueue(encoder.encode('event: end\ndata: \n\n'));
+            controller.close();
+          }
+          resolve();
+        }, n === 0 ? 0 : interval);
+      });
+    },
+    cancel() {
+      clearTimeout(timer); // the client left
+    },
+  });
+  return new Response(stream, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' } });
+}
+
+/** `bytes` bytes of generated text, `chunk` at a time, each made when the stream is pulled. */
+function generated(bytes: number, chunk: number): Response {
+  let left = bytes;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const size = Math.min(chunk, left);
+      controller.enqueue(new Uint8Array(size).fill(0x61));
+      left -= size;
+      if (left === 0) controller.close();
+    },
+  }, { highWaterMark: 0 });
+  return new Response(bytes === 0 ? '' : stream, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes) } });
+}
+
+/** Reads a request body chunk by chunk as it arrives, counting its bytes. */
+async function countBody(request: Request): Promise<number> {
+  if (request.body === null) return 0;
+  let total = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) total += chunk.byteLength;
+  return total;
 }
 
 /** Really blocks this thread, like the book's `thread::sleep`. */
@@ -95,6 +156,18 @@ export default {
         return new Response(await request.arrayBuffer(), {
           headers: { 'content-type': request.headers.get('content-type') ?? 'application/octet-stream' },
         });
+      case '/events':
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
+        return events(intParam(url, 'count', 0), msParam(url, 1000, 'interval'));
+      case '/events/page':
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
+        return new Response(EVENTS_PAGE, { headers: { 'content-type': HTML } });
+      case '/stream':
+        if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
+        return generated(intParam(url, 'bytes', 1 << 20), Math.max(1, Math.min(intParam(url, 'chunk', 65536), 1 << 24)));
+      case '/upload':
+        if (method !== 'POST' && method !== 'PUT') return notAllowed(method, 'POST, PUT');
+        return new Response(`${await countBody(request)} bytes\n`, { headers: { 'content-type': TEXT } });
       case '/panic':
         throw new Error('panic requested by GET /panic');
       default:
