@@ -178,6 +178,13 @@ export class Connection {
     // The client will send no more. Answer the complete requests it sent,
     // then close; a partial request is dropped.
     this.#hasPeerEnded = true;
+    // A streamed body may last hours (server-sent events): a client that
+    // ends its side while one is being written has gone, as nginx and hyper
+    // take it, and the stream's source is cancelled now, not at the next write.
+    if (this.#streaming !== null) {
+      this.socket.destroy();
+      return;
+    }
     this.#processRequests();
   }
 
@@ -342,9 +349,15 @@ export class Connection {
     }
     if (!keepAlive) this.#isClosing = true;
 
-    if (framing !== FRAMING_NONE && body !== null && typeof body === 'object' && !(body instanceof Uint8Array)) {
+    if (body !== null && typeof body === 'object' && !(body instanceof Uint8Array)) {
       this.#write(Buffer.from(head, 'latin1'));
-      void this.#streamBody(slot, body, framing, length);
+      if (framing !== FRAMING_NONE) {
+        void this.#streamBody(slot, body, framing, length);
+        return;
+      }
+      // No body goes out (HEAD, 304): release the stream's source unread.
+      void body[Symbol.asyncIterator]().return?.();
+      slot.exchange?.finish();
       return;
     }
     const bytes = framing === FRAMING_LENGTH && (typeof body === 'string' || body instanceof Uint8Array) ? body : null;
@@ -382,9 +395,14 @@ export class Connection {
         if (chunk.byteLength === 0) continue;
         sent += chunk.byteLength;
         if (framing === FRAMING_LENGTH && sent > length) throw new Error(`body is longer than its Content-Length ${length}`);
-        if (isChunked) this.#write(Buffer.from(`${chunk.byteLength.toString(16)}\r\n`, 'latin1'));
-        this.#write(chunk);
-        if (isChunked) this.#write(CRLF);
+        if (isChunked) {
+          // One write on the wire for the size line, the chunk and its CRLF.
+          this.socket.cork();
+          this.#write(Buffer.from(`${chunk.byteLength.toString(16)}\r\n`, 'latin1'));
+          this.#write(chunk);
+          this.#write(CRLF);
+          this.socket.uncork();
+        } else this.#write(chunk);
         if (this.socket.writableNeedDrain) await waitForDrain(this.socket);
       }
       if (this.#isEnded) return;
@@ -393,8 +411,11 @@ export class Connection {
       else if (framing === FRAMING_CLOSE) this.#isClosing = true;
       slot.exchange?.finish();
     } catch (err) {
-      // The head is gone already; the only honest signal left is to cut the connection.
-      this.#host.log(`spindle: response body failed: ${describe(err)}`);
+      // The head is gone already; the only honest signal left is to cut the
+      // connection, with no last chunk: the client sees a truncated body.
+      const request = slot.request;
+      const line = request === null ? '' : ` of "${request.method} ${request.target} HTTP/1.${request.versionMinor}"`;
+      this.#host.log(`spindle: response body${line} failed after ${sent} bytes: ${describe(err)}`);
       this.socket.destroy();
       return;
     } finally {

@@ -3,9 +3,10 @@
 // code never runs here; this only moves data and maps failures to statuses.
 import type { Exchange, Handler } from '../http/exchange.js';
 import type { HttpRequest } from '../http/request-parser.js';
-import { errorResponse, type HttpResponse } from '../http/response.js';
+import { errorResponse, getHeader, type HttpResponse } from '../http/response.js';
 import { JobError, PoolError } from '../pool/pool-errors.js';
 import type { ThreadPool } from '../pool/thread-pool.js';
+import { WorkerBody } from './body-stream.js';
 import { SHARED_BODY_BYTES, type HttpJob, type HttpJobResult } from './http-job.js';
 
 export interface AppDispatcherOptions {
@@ -40,7 +41,7 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
     }
     return new Promise((resolve) => {
       const ticket = pool.submit(job, transfer, (err, result) => {
-        resolve(err === null ? toResponse(result as HttpJobResult) : failureResponse(request, err, options.log));
+        resolve(err === null ? toResponse(result as HttpJobResult, exchange) : failureResponse(request, err, options.log));
       });
       // A client that leaves takes its job with it: dropped if still queued,
       // aborted (request.signal) if running.
@@ -49,7 +50,16 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
   };
 }
 
-function toResponse(result: HttpJobResult): HttpResponse {
+function toResponse(result: HttpJobResult, exchange: Exchange): HttpResponse {
+  if (result.stream !== undefined) {
+    const body = new WorkerBody(result.stream);
+    exchange.onClientGone(() => body.cancel());
+    // A Content-Length the application set is kept, and the connection holds
+    // the stream to it; without one the body is chunked (or close-delimited).
+    const declared = getHeader(result.headers, 'content-length');
+    const contentLength = declared !== undefined && /^[0-9]{1,15}$/.test(declared) ? Number(declared) : undefined;
+    return { status: result.status, headers: result.headers, body, contentLength };
+  }
   const parts = result.body;
   if (parts === null || typeof parts === 'string' || parts instanceof Uint8Array) {
     return { status: result.status, headers: result.headers, body: parts };

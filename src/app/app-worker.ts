@@ -1,7 +1,9 @@
 // Runs inside each worker thread: the job module of the HTTP pool. It imports
 // the application once, then turns each HttpJob into a `Request`, calls the
 // application's `fetch`, and reads its `Response` back into plain data.
+import { MessageChannel } from 'node:worker_threads';
 import type { JobContext } from '../pool/job-module.js';
+import { readAhead, sendBody } from './body-stream.js';
 import { decodeHttpJob, encodeHttpResult, type AppSetup, type HttpJob, type HttpJobResult } from './http-job.js';
 import { GlobalRequest, WorkerRequest, createGlobalFetch } from './worker-request.js';
 import { WorkerResponse } from './worker-response.js';
@@ -38,11 +40,11 @@ export async function setup(data: AppSetup): Promise<void> {
 export default function runHttpJob(job: HttpJob, context: JobContext): HttpJobResult | Promise<HttpJobResult> {
   const request = new WorkerRequest(job, context) as unknown as Request;
   const response = app.fetch(request);
-  if (response instanceof Promise) return response.then((r) => readResponse(r, context));
-  return readResponse(response, context);
+  if (response instanceof Promise) return response.then((r) => readResponse(r, job.method, context));
+  return readResponse(response, job.method, context);
 }
 
-function readResponse(response: Response, context: JobContext): HttpJobResult | Promise<HttpJobResult> {
+function readResponse(response: Response, method: string, context: JobContext): HttpJobResult | Promise<HttpJobResult> {
   if (response instanceof WorkerResponse) {
     const plain = WorkerResponse.plain(response);
     if (plain !== null) {
@@ -58,23 +60,56 @@ function readResponse(response: Response, context: JobContext): HttpJobResult | 
   } else if (!(response instanceof Response)) {
     throw new TypeError(`fetch() must return a Response, got ${describeValue(response)}`);
   }
-  return readNativeResponse(response, context);
+  return readNativeResponse(response, method, context);
 }
 
-async function readNativeResponse(response: Response, context: JobContext): Promise<HttpJobResult> {
+async function readNativeResponse(response: Response, method: string, context: JobContext): Promise<HttpJobResult> {
   const headers: string[] = [];
   for (const [name, value] of response.headers) {
     if (name !== 'set-cookie') headers.push(name, value);
   }
   for (const cookie of response.headers.getSetCookie()) headers.push('set-cookie', cookie);
   let body: ArrayBuffer[] | null = null;
-  if (response.body !== null) {
+  if (response.body !== null && method === 'HEAD') {
+    // HEAD never runs the stream: the head says what a GET would send.
+    response.body.cancel().catch(() => {});
+  } else if (WorkerResponse.isStream(response)) {
+    const reader = response.body!.getReader();
+    const ahead = await readAhead(reader);
+    if (ahead.isDone && agreesWithDeclaredLength(headers, ahead.chunks)) {
+      // Whole already: sent with its length, like any other body. One that
+      // contradicts the Content-Length it declared is streamed instead, so
+      // that the connection cuts it off and logs it, as it does any stream.
+      const parts = ahead.chunks.map((chunk) => {
+        const bytes = new Uint8Array(chunk).buffer;
+        context.transfer(bytes);
+        return bytes;
+      });
+      return { status: response.status, headers, body: parts.length === 0 ? null : parts };
+    }
+    // The job ends here and frees its lane; the body goes on streaming
+    // through a channel of its own, read only as fast as the client takes it.
+    const { port1, port2 } = new MessageChannel();
+    sendBody(reader, ahead, port1, () => context.abort());
+    context.transfer(port2);
+    return { status: response.status, headers, body: null, stream: port2 };
+  } else if (response.body !== null) {
     // Read to the end for now; the parts are moved, not copied, to the I/O thread.
     const bytes = await response.arrayBuffer();
     body = [bytes];
     context.transfer(bytes);
   }
   return { status: response.status, headers, body };
+}
+
+function agreesWithDeclaredLength(headers: string[], chunks: Uint8Array[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== 'content-length') continue;
+    let total = 0;
+    for (const chunk of chunks) total += chunk.byteLength;
+    return headers[i + 1] === String(total);
+  }
+  return true;
 }
 
 function describeValue(value: unknown): string {

@@ -8,6 +8,8 @@
 // by message whole. Results come back in result mailbox slots of
 // RESULT_SLOT_BYTES, or by message when they do not fit.
 
+import type { MessagePort } from 'node:worker_threads';
+
 /** bytes of a payload slot in the pool's shared queue */
 export const JOB_SLOT_BYTES = 4096;
 /** request bodies up to this size are copied into the job's slot with the head; larger ones are transferred */
@@ -69,6 +71,8 @@ export interface HttpJobResult {
    * thread), bytes read from a result mailbox, or null
    */
   body: string | ArrayBuffer[] | Uint8Array | null;
+  /** a body streamed through this port (see body-stream.ts); body is then null */
+  stream?: MessagePort;
 }
 
 const BODY_NONE = 0;
@@ -83,6 +87,7 @@ const NON_LATIN1 = /[^\x00-\xff]/;
  * latin1: such a result goes by message, and the I/O thread rejects it (500).
  */
 export function encodeHttpResult(result: HttpJobResult, target: Buffer): number {
+  if (result.stream !== undefined) return -1; // the port goes by message
   const headers = result.headers;
   for (let i = 0; i < headers.length; i++) if (headers[i].includes('\n')) return -1;
   const text = headers.join('\n');

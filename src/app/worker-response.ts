@@ -32,6 +32,8 @@ export class WorkerResponse {
   #init: ResponseInit | undefined;
   #headers: Headers | null = null;
   #native: Response | null = null;
+  /** the application gave a stream (or an async iterable) as the body */
+  #isStream = false;
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
     const status = init?.status;
@@ -44,6 +46,7 @@ export class WorkerResponse {
     if (!isPlainBody(plain)) {
       // Streams, Blobs, FormData, URLSearchParams: the native class knows them best.
       this.#native = new NativeResponse(plain, init);
+      this.#isStream = plain instanceof ReadableStream || (typeof plain === 'object' && Symbol.asyncIterator in plain);
       return;
     }
     if (plain !== null && status !== undefined && NULL_BODY_STATUSES.has(status)) {
@@ -63,6 +66,16 @@ export class WorkerResponse {
       });
     }
     return response.#native;
+  }
+
+  /**
+   * Whether the body is to be streamed to the client as it is produced: the
+   * application gave a stream, or the response came from elsewhere (an
+   * upstream fetch). Blobs, FormData and the like are read whole.
+   */
+  static isStream(response: Response): boolean {
+    if (response.body === null) return false;
+    return !(#native in response) || (response as unknown as WorkerResponse).#isStream;
   }
 
   /**

@@ -1,13 +1,19 @@
 // The contract of a job module: the code each worker imports once and runs
 // jobs with. The book's `Job` is a boxed closure; closures cannot cross
 // threads in JavaScript, so the code lives in a module and a job is data.
+import type { TransferListItem } from 'node:worker_threads';
 
 /** Handed to every job as it runs inside a worker. */
 export interface JobContext {
   /** aborted when the job's deadline passes or its client goes away */
   readonly signal: AbortSignal;
-  /** marks buffers of the result to be moved to the main thread rather than copied */
-  transfer(...items: ArrayBuffer[]): void;
+  /** marks buffers (or message ports) of the result to be moved to the main thread rather than copied */
+  transfer(...items: TransferListItem[]): void;
+  /**
+   * aborts `signal` as the pool would: for work that outlives the job's
+   * result, such as a streamed body whose client has left
+   */
+  abort(): void;
 }
 
 /** The default export of a job module. */

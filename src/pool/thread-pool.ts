@@ -13,7 +13,7 @@
 // cancelled before a worker took it, or its worker exits; a job's payload
 // slot is freed exactly then. Deadlines start when a worker takes the job,
 // not while it waits.
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { DeadlineClock } from './deadlines.js';
 import type { FromWorker, WorkerData } from './messages.js';
 import { JobError, PoolError } from './pool-errors.js';
@@ -397,7 +397,10 @@ export class ThreadPool implements AsyncDisposable {
   /** A job's result or failure, from a message or a mailbox. */
   #onResult(worker: PoolWorker, id: number, err: Error | null, result?: unknown): void {
     const job = this.#jobs.get(id);
-    if (job === undefined) return;
+    if (job === undefined) {
+      closePorts(result); // nobody waits for it: a port it carries closes, and the worker's end learns so
+      return;
+    }
     this.#forget(job);
     // Given up on, but it ended within its grace period: keep the worker.
     if (worker.clearGraceTimer(id) && worker.graceTimers.size === 0) this.#queue.setRetiring(worker.index, false);
@@ -531,4 +534,10 @@ export class ThreadPool implements AsyncDisposable {
     job.isSettled = true;
     job.onSettled(err, value);
   }
+}
+
+/** Closes the message ports among a result's own values. */
+function closePorts(result: unknown): void {
+  if (result === null || typeof result !== 'object') return;
+  for (const value of Object.values(result)) if (value instanceof MessagePort) value.close();
 }

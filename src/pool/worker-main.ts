@@ -10,7 +10,7 @@
 // not await keeps the thread to itself until it returns, and the thread
 // takes nothing new meanwhile: queued jobs go to other workers.
 import v8 from 'node:v8';
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type TransferListItem } from 'node:worker_threads';
 import type { JobContext, JobFunction, JobModule } from './job-module.js';
 import { serializeError, type FromWorker, type ToWorker, type WorkerData } from './messages.js';
 import { ResultMailboxes } from './result-mailbox.js';
@@ -33,12 +33,12 @@ for (let lane = (index + 1) * queue.lanesPerWorker - 1; lane >= index * queue.la
 /** Resolves the take loop's wait when a lane is freed. */
 let onLaneFreed: (() => void) | null = null;
 
-function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
+function post(message: FromWorker, transfer?: TransferListItem[]): void {
   port.postMessage(message, transfer);
 }
 
 class Context implements JobContext {
-  readonly transferList: ArrayBuffer[] = [];
+  readonly transferList: TransferListItem[] = [];
   #abort: AbortController | null = null;
   #isAborted = false;
 
@@ -51,7 +51,7 @@ class Context implements JobContext {
     return this.#abort.signal;
   }
 
-  transfer(...items: ArrayBuffer[]): void {
+  transfer(...items: TransferListItem[]): void {
     this.transferList.push(...items);
   }
 

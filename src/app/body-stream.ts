@@ -1,0 +1,221 @@
+// A response body streamed from a worker thread to the I/O thread, chunk by
+// chunk, under a credit window: the worker reads the application's stream
+// only while it has credit, and the I/O thread gives credit back as the
+// socket takes the chunks. A client that reads slowly therefore stops the
+// application's `pull`, and neither thread holds more than the window.
+//
+//   worker ──chunk (moved, not copied), ..., end | error──▶ I/O thread
+//   worker ◀──────────── credit (bytes), cancel ────────── I/O thread
+//
+// Each stream has a MessageChannel of its own, whose second port travels
+// with the job's result: the pool keeps its one-job-one-result shape, the
+// job's lane is free as soon as the application has returned its Response
+// (a stream that lasts hours holds no lane), and a worker that dies closes
+// its end of the channel, which ends the stream as failed.
+import type { MessagePort } from 'node:worker_threads';
+
+/** Bytes a stream may have in flight between the threads. */
+export const STREAM_WINDOW_BYTES = 256 * 1024;
+/** Credit goes back in batches of at least this many bytes. */
+const CREDIT_BATCH_BYTES = STREAM_WINDOW_BYTES / 4;
+
+type FromWorker = { type: 'chunk'; bytes: ArrayBuffer } | { type: 'end' } | { type: 'error'; message: string };
+type ToWorker = { type: 'credit'; bytes: number } | { type: 'cancel' };
+
+// ─── the worker's side ───────────────────────────────────────────────────────
+
+/** A stream's beginning, read before deciding whether to stream it. */
+export interface ReadAhead {
+  chunks: Uint8Array[];
+  /** the stream ended within what was read: send it whole, with its length */
+  isDone: boolean;
+  /** a read still under way, for sendBody */
+  pending: ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> | null;
+}
+
+/** Reads ahead at most this much while the chunks are ready. */
+const READ_AHEAD_BYTES = 64 * 1024;
+const NEXT_TURN = Symbol('next turn');
+
+/**
+ * Reads what a stream has ready, before the event loop turns: a body that
+ * is in fact whole (a string or bytes that a framework wrapped in a new
+ * Response, a Blob) ends within it and is sent with a Content-Length; a body
+ * still being made (events, a generated export) is streamed from there.
+ */
+export async function readAhead(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadAhead> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  while (bytes <= READ_AHEAD_BYTES) {
+    const read = reader.read();
+    const result = await Promise.race([read, new Promise<typeof NEXT_TURN>((resolve) => setImmediate(resolve, NEXT_TURN))]);
+    if (result === NEXT_TURN) return { chunks, isDone: false, pending: read };
+    if (result.done) return { chunks, isDone: true, pending: null };
+    if (!(result.value instanceof Uint8Array)) throw notBytes(result.value);
+    chunks.push(result.value);
+    bytes += result.value.byteLength;
+  }
+  return { chunks, isDone: false, pending: null };
+}
+
+function notBytes(value: unknown): TypeError {
+  return new TypeError(`a response body stream must yield Uint8Array chunks, got ${typeof value}`);
+}
+
+/**
+ * Sends `body` through `port`, reading it only while there is credit.
+ * `onCancel` runs when the I/O thread cancels the stream (its client left):
+ * the application's stream is cancelled too, so its `cancel` callback runs.
+ */
+export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead: ReadAhead, port: MessagePort, onCancel: () => void): void {
+  let credit = STREAM_WINDOW_BYTES;
+  let isCancelled = false;
+  let wake: (() => void) | null = null;
+  const cancel = (): void => {
+    if (isCancelled) return;
+    isCancelled = true;
+    onCancel();
+    reader.cancel(new DOMException('the client went away', 'AbortError')).catch(() => {});
+    wake?.();
+  };
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'cancel') return cancel();
+    credit += message.bytes;
+    wake?.();
+  });
+  // The I/O thread closed its end: the client left, or nobody took the result.
+  port.on('close', cancel);
+  const pump = async (): Promise<void> => {
+    try {
+      const first = ahead.chunks;
+      let pending = ahead.pending;
+      for (;;) {
+        while (credit <= 0 && !isCancelled) await new Promise<void>((resolve) => { wake = resolve; });
+        wake = null;
+        if (isCancelled) return;
+        let value: Uint8Array | undefined = first.shift();
+        if (value === undefined) {
+          const read = pending ?? reader.read();
+          pending = null;
+          const result = await read;
+          if (isCancelled) return;
+          if (result.done) {
+            port.postMessage({ type: 'end' } satisfies FromWorker);
+            return;
+          }
+          value = result.value;
+        }
+        if (!(value instanceof Uint8Array)) throw notBytes(value);
+        if (value.byteLength === 0) continue;
+        // A copy of its own to move: the application may reuse its buffer.
+        const bytes = new Uint8Array(value.byteLength);
+        bytes.set(value);
+        credit -= bytes.byteLength;
+        port.postMessage({ type: 'chunk', bytes: bytes.buffer } satisfies FromWorker, [bytes.buffer]);
+      }
+    } catch (err) {
+      if (!isCancelled) port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
+    } finally {
+      port.off('close', cancel);
+      port.close();
+    }
+  };
+  void pump();
+}
+
+// ─── the I/O thread's side ───────────────────────────────────────────────────
+
+/** The body of a response streamed from a worker, as the connection writes it: an async iterator of chunks. */
+export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
+  #port: MessagePort;
+  #chunks: Uint8Array[] = [];
+  #isDone = false;
+  #error: Error | null = null;
+  #waiting: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (err: Error) => void } | null = null;
+  /** bytes handed to the connection since credit last went back */
+  #owed = 0;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+    port.on('message', (message: FromWorker) => this.#onMessage(message));
+    port.on('close', () => this.#onClose());
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const chunk = this.#chunks.shift();
+    if (chunk !== undefined) return Promise.resolve(this.#handOut(chunk));
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#isDone) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => { this.#waiting = { resolve, reject }; });
+  }
+
+  /** The connection stopped reading (its client left): the worker cancels the application's stream. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.cancel();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  cancel(): void {
+    if (this.#isDone) return;
+    this.#isDone = true;
+    this.#chunks.length = 0;
+    this.#port.postMessage({ type: 'cancel' } satisfies ToWorker);
+    this.#port.close();
+    this.#settleWaiting();
+  }
+
+  #handOut(chunk: Uint8Array): IteratorResult<Uint8Array> {
+    // The connection asks for the next chunk only once the socket took the
+    // last one: what it holds is the socket's, and the window's credit is due.
+    this.#owed += chunk.byteLength;
+    if (this.#owed >= CREDIT_BATCH_BYTES && !this.#isDone) {
+      this.#port.postMessage({ type: 'credit', bytes: this.#owed } satisfies ToWorker);
+      this.#owed = 0;
+    }
+    return { value: chunk, done: false };
+  }
+
+  #onMessage(message: FromWorker): void {
+    if (this.#isDone) return;
+    switch (message.type) {
+      case 'chunk': {
+        const chunk = new Uint8Array(message.bytes);
+        const waiting = this.#waiting;
+        if (waiting !== null) {
+          this.#waiting = null;
+          waiting.resolve(this.#handOut(chunk));
+        } else this.#chunks.push(chunk);
+        return;
+      }
+      case 'end':
+        this.#isDone = true;
+        this.#port.close();
+        break;
+      case 'error':
+        this.#isDone = true;
+        this.#error = new Error(`the application's body stream failed: ${message.message}`);
+        this.#port.close();
+        break;
+    }
+    if (this.#chunks.length === 0) this.#settleWaiting();
+  }
+
+  #onClose(): void {
+    if (this.#isDone) return;
+    this.#isDone = true;
+    this.#error = new Error('the worker thread ended before the response body did');
+    if (this.#chunks.length === 0) this.#settleWaiting();
+  }
+
+  #settleWaiting(): void {
+    const waiting = this.#waiting;
+    if (waiting === null) return;
+    this.#waiting = null;
+    if (this.#error !== null && this.#chunks.length === 0) waiting.reject(this.#error);
+    else waiting.resolve({ value: undefined, done: true });
+  }
+}
