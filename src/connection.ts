@@ -14,9 +14,10 @@ import { RequestExchange, type Handler } from './http/exchange.js';
 import { HttpError } from './http/http-error.js';
 import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
 import {
-  FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
+  FRAMING_CLOSE, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
   type Framing, type HttpResponse,
 } from './http/response.js';
+import { ResponseWriter, releaseBody } from './response-writer.js';
 
 export interface ConnectionConfig {
   limits: ParserLimits;
@@ -58,15 +59,13 @@ type TimerKind = typeof TIMER_NONE | typeof TIMER_KEEPALIVE | typeof TIMER_HEADE
 
 const LINGER_MS = 2000;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-const CHUNKED_END = Buffer.from('0\r\n\r\n', 'latin1');
-/** bodies up to this size are copied behind the head and sent in one write */
-const COALESCE_BYTES = 16 * 1024;
 
 export class Connection {
   readonly socket: Socket;
   #host: ConnectionHost;
   #config: ConnectionConfig;
   #parser: RequestParser;
+  #writer: ResponseWriter;
   #queue: Slot[] = [];
   /** no further request will be read; end the socket once #queue is written */
   #isClosing = false;
@@ -130,6 +129,7 @@ export class Connection {
     this.#host = host;
     this.#config = host.config;
     this.#parser = new RequestParser(host.config.limits);
+    this.#writer = new ResponseWriter(socket, host.config.sendTimeoutMs);
     socket.setNoDelay(true);
     // The listeners are shared by all connections and find theirs through
     // the socket: a closure per event per connection would cost more memory
@@ -342,80 +342,36 @@ export class Connection {
     try {
       head = serializeHead(response, { versionMinor, keepAlive, framing, contentLength: length });
     } catch (err) {
-      const line = request === null ? '' : ` for "${request.method} ${request.target}"`;
-      this.#host.log(`spindle: invalid response${line}: ${describe(err)}`);
+      this.#host.log(`spindle: invalid response${requestLine(request)}: ${describe(err)}`);
       this.#writeResponse(slot, errorResponse(500));
       return;
     }
     if (!keepAlive) this.#isClosing = true;
-
-    if (body !== null && typeof body === 'object' && !(body instanceof Uint8Array)) {
-      this.#write(Buffer.from(head, 'latin1'));
-      if (framing !== FRAMING_NONE) {
-        void this.#streamBody(slot, body, framing, length);
-        return;
-      }
-      // No body goes out (HEAD, 304): release the stream's source unread.
-      void body[Symbol.asyncIterator]().return?.();
+    if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
+      this.#writer.writeWhole(head, body, framing, length);
       slot.exchange?.finish();
       return;
     }
-    const bytes = framing === FRAMING_LENGTH && (typeof body === 'string' || body instanceof Uint8Array) ? body : null;
-    if (bytes === null || length === 0) {
-      this.#write(Buffer.from(head, 'latin1'));
-    } else if (length <= COALESCE_BYTES) {
-      const out = Buffer.allocUnsafe(head.length + length);
-      out.write(head, 0, 'latin1');
-      if (typeof bytes === 'string') out.write(bytes, head.length, 'utf8');
-      else out.set(bytes, head.length);
-      this.#write(out);
-    } else {
-      this.#write(Buffer.from(head, 'latin1'));
-      this.#write(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
+    this.#writer.write(Buffer.from(head, 'latin1'));
+    if (framing === FRAMING_NONE) {
+      releaseBody(body);
+      slot.exchange?.finish();
+      return;
     }
-    slot.exchange?.finish();
+    void this.#streamBody(slot, body, framing, length);
   }
 
-  #write(data: Uint8Array): void {
-    if (!this.socket.write(data)) this.socket.setTimeout(this.#config.sendTimeoutMs);
-  }
-
-  /**
-   * Writes a streamed body chunk by chunk, waiting for the socket to drain,
-   * so a slow reader holds only its socket's buffer. Leaving the loop early
-   * (the client went away) returns the iterator, which closes its source.
-   */
+  /** Writes a streamed body; no other response is written meanwhile. */
   async #streamBody(slot: Slot, body: AsyncIterable<Uint8Array>, framing: Framing, length: number): Promise<void> {
     this.#streaming = slot;
-    const isChunked = framing === FRAMING_CHUNKED;
-    let sent = 0;
     try {
-      for await (const chunk of body) {
-        if (this.#isEnded) return;
-        if (chunk.byteLength === 0) continue;
-        sent += chunk.byteLength;
-        if (framing === FRAMING_LENGTH && sent > length) throw new Error(`body is longer than its Content-Length ${length}`);
-        if (isChunked) {
-          // One write on the wire for the size line, the chunk and its CRLF.
-          this.socket.cork();
-          this.#write(Buffer.from(`${chunk.byteLength.toString(16)}\r\n`, 'latin1'));
-          this.#write(chunk);
-          this.#write(CRLF);
-          this.socket.uncork();
-        } else this.#write(chunk);
-        if (this.socket.writableNeedDrain) await waitForDrain(this.socket);
-      }
-      if (this.#isEnded) return;
-      if (framing === FRAMING_LENGTH && sent !== length) throw new Error(`body is shorter than its Content-Length ${length}`);
-      if (isChunked) this.#write(CHUNKED_END);
-      else if (framing === FRAMING_CLOSE) this.#isClosing = true;
+      if (!(await this.#writer.stream(body, framing, length, () => this.#isEnded))) return;
+      if (framing === FRAMING_CLOSE) this.#isClosing = true;
       slot.exchange?.finish();
     } catch (err) {
       // The head is gone already; the only honest signal left is to cut the
       // connection, with no last chunk: the client sees a truncated body.
-      const request = slot.request;
-      const line = request === null ? '' : ` of "${request.method} ${request.target} HTTP/1.${request.versionMinor}"`;
-      this.#host.log(`spindle: response body${line} failed after ${sent} bytes: ${describe(err)}`);
+      this.#host.log(`spindle: response body${requestLine(slot.request)} failed after ${this.#writer.streamedBytes} bytes: ${describe(err)}`);
       this.socket.destroy();
       return;
     } finally {
@@ -485,18 +441,9 @@ export class Connection {
   }
 }
 
-const CRLF = Buffer.from('\r\n', 'latin1');
-
-function waitForDrain(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
+/** ` of "GET / HTTP/1.1"`, for log lines; empty for bytes that did not parse. */
+function requestLine(request: HttpRequest | null): string {
+  return request === null ? '' : ` of "${request.method} ${request.target} HTTP/1.${request.versionMinor}"`;
 }
 
 function describe(err: unknown): string {
