@@ -12,6 +12,7 @@
 import type { Socket } from 'node:net';
 import { RequestExchange, type Handler } from './http/exchange.js';
 import { HttpError } from './http/http-error.js';
+import { IncomingBody } from './http/incoming-body.js';
 import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
 import {
   FRAMING_CLOSE, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
@@ -33,6 +34,11 @@ export interface ConnectionConfig {
 export interface ConnectionHost {
   readonly config: ConnectionConfig;
   handle: Handler;
+  /**
+   * true: a request whose body has not all arrived with its head goes to
+   * its handler at once, the body following through exchange.body
+   */
+  readonly streamsRequestBodies: boolean;
   log(message: string): void;
   onConnectionClose(connection: Connection): void;
   /** the connection has nothing to do: no request has begun, nothing is left to write (a new connection too) */
@@ -77,6 +83,10 @@ export class Connection {
   #isProcessing = false;
   /** the response whose streamed body is being written, ahead of #queue */
   #streaming: Slot | null = null;
+  /** the request whose handler runs while its body is still arriving */
+  #receiving: { slot: Slot; body: IncomingBody } | null = null;
+  /** the request owed a 100 (Continue) once its handler reads the body */
+  #continueSlot: Slot | null = null;
   #isReadPaused = false;
   /** a 100 Continue is owed to the request being received, held back behind earlier responses */
   #isContinueOwed = false;
@@ -154,7 +164,8 @@ export class Connection {
   shutdown(): void {
     this.#isShuttingDown = true;
     if (this.#isEnded) return;
-    if (this.#parser.isIdle) this.#isClosing = true;
+    // A request whose body is arriving is in flight: it gets its body and its answer.
+    if (this.#parser.isIdle || this.#receiving !== null) this.#isClosing = true;
     this.#afterProgress();
   }
 
@@ -163,7 +174,7 @@ export class Connection {
   }
 
   #onSocketData(chunk: Buffer): void {
-    if (this.#isClosing) return; // discarding: nothing more will be answered
+    if (this.#isClosing && this.#receiving === null) return; // discarding: nothing more will be answered
     if (this.#isIdle) {
       this.#isIdle = false;
       this.#host.onConnectionBusy(this);
@@ -178,6 +189,12 @@ export class Connection {
     // The client will send no more. Answer the complete requests it sent,
     // then close; a partial request is dropped.
     this.#hasPeerEnded = true;
+    if (this.#receiving !== null) {
+      // The body will never be whole: its handler's read fails.
+      this.#receiving.body.fail(new Error('the client closed its side before the request body ended'));
+      this.#receiving = null;
+      this.#isClosing = true;
+    }
     // A streamed body may last hours (server-sent events): a client that
     // ends its side while one is being written has gone, as nginx and hyper
     // take it, and the stream's source is cancelled now, not at the next write.
@@ -194,6 +211,8 @@ export class Connection {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#streaming?.exchange?.clientGone();
     this.#streaming = null;
+    this.#receiving?.body.fail(new Error('the client went away before the request body ended'));
+    this.#receiving = null;
     for (const slot of this.#queue) slot.exchange?.clientGone();
     this.#queue.length = 0;
     this.#host.onConnectionClose(this);
@@ -227,7 +246,7 @@ export class Connection {
     if (this.#isProcessing) return;
     this.#isProcessing = true;
     try {
-      while (!this.#isClosing && this.#queue.length < this.#config.maxPipelined && !this.socket.writableNeedDrain) {
+      while (this.#mayParse()) {
         let step;
         try {
           step = this.#parser.advance();
@@ -235,22 +254,67 @@ export class Connection {
           this.#fail(err);
           break;
         }
-        if (step === NEED_MORE) {
-          if (this.#hasPeerEnded) this.#isClosing = true;
-          break;
-        }
-        const request = this.#parser.request;
-        if (step === HEAD) {
-          if (request.expectContinue) this.#sendContinue();
+        const receiving = this.#receiving;
+        if (receiving !== null) {
+          // The body of a request whose handler already runs.
+          const parts = this.#parser.takeBodyParts();
+          if (parts.length > 0 && this.#continueSlot === receiving.slot) this.#continueSlot = null; // it came unasked
+          receiving.body.push(parts);
+          if (step === NEED_MORE) break;
+          receiving.body.end();
+          this.#receiving = null;
           continue;
         }
-        this.#dispatch(request);
+        const request = this.#parser.request;
+        if (step === NEED_MORE) {
+          if (this.#hasPeerEnded) this.#isClosing = true;
+          else if (this.#parser.isReadingBody && this.#host.streamsRequestBodies) this.#dispatchStreaming(request);
+          break;
+        }
+        if (step === HEAD) {
+          if (request.expectContinue && !this.#host.streamsRequestBodies) this.#sendContinue();
+          continue;
+        }
+        this.#dispatch(request, null);
         this.#writeReadyResponses();
       }
     } finally {
       this.#isProcessing = false;
     }
     this.#afterProgress();
+  }
+
+  #mayParse(): boolean {
+    if (this.socket.writableNeedDrain) return false;
+    if (this.#receiving !== null) return !this.#receiving.body.isSaturated;
+    return !this.#isClosing && this.#queue.length < this.#config.maxPipelined;
+  }
+
+  /**
+   * The head is in, its body is not: the handler starts now, and the body
+   * follows as it arrives, as fast as the handler takes it.
+   */
+  #dispatchStreaming(request: HttpRequest): void {
+    const body = new IncomingBody();
+    this.#parser.streamsBody = true;
+    const slot = this.#dispatch(request, body);
+    this.#receiving = { slot, body };
+    const parts = this.#parser.takeBodyParts();
+    // RFC 9110 §10.1.1: the 100 goes out when the handler first reads the
+    // body, unless the client has started sending it anyway.
+    if (request.expectContinue && parts.length === 0) this.#continueSlot = slot;
+    body.push(parts);
+    body.onDemand = () => this.#onBodyDemand(slot);
+  }
+
+  #onBodyDemand(slot: Slot): void {
+    if (this.#isEnded) return;
+    if (this.#continueSlot === slot) {
+      this.#continueSlot = null;
+      this.#isContinueOwed = true;
+      this.#writeReadyResponses(); // sends it once the responses before it are out
+    }
+    this.#processRequests();
   }
 
   /**
@@ -266,11 +330,11 @@ export class Connection {
     else this.#isContinueOwed = true;
   }
 
-  #dispatch(request: HttpRequest): void {
+  #dispatch(request: HttpRequest, body: IncomingBody | null): Slot {
     this.#requestCount++;
-    this.#isContinueOwed = false; // the body is here: no 100 is owed any more
+    if (body === null) this.#isContinueOwed = false; // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
-    const exchange = new RequestExchange();
+    const exchange = new RequestExchange(body);
     const slot: Slot = { request, response: null, exchange };
     this.#queue.push(slot);
     let result: HttpResponse | Promise<HttpResponse>;
@@ -287,10 +351,11 @@ export class Connection {
     } else {
       slot.response = result;
     }
+    return slot;
   }
 
   #complete(slot: Slot, response: HttpResponse): void {
-    if (this.#isEnded) return;
+    if (this.#isEnded || slot.response !== null) return; // answered already: its body failed (413, 408)
     slot.response = response;
     this.#writeReadyResponses();
     this.#processRequests();
@@ -311,7 +376,16 @@ export class Connection {
     const httpError = err instanceof HttpError ? err : new HttpError(400, 'ERR_BAD_REQUEST', String(err));
     if (!(err instanceof HttpError)) this.#host.log(`spindle: unexpected parser failure: ${describe(err)}`);
     this.#isClosing = true;
-    this.#queue.push({ request: null, response: errorResponse(httpError.status), exchange: null });
+    const receiving = this.#receiving;
+    if (receiving !== null) {
+      // The body of a running request failed: its handler's read fails, and
+      // the client gets this status if its response has not gone out yet.
+      this.#receiving = null;
+      receiving.body.fail(httpError);
+      if (this.#queue.includes(receiving.slot)) receiving.slot.response = errorResponse(httpError.status);
+    } else {
+      this.#queue.push({ request: null, response: errorResponse(httpError.status), exchange: null });
+    }
     this.#writeReadyResponses();
     this.#afterProgress();
   }
@@ -320,11 +394,13 @@ export class Connection {
   #writeReadyResponses(): void {
     while (this.#queue.length > 0 && this.#streaming === null && !this.#isEnded) {
       const slot = this.#queue[0];
-      if (slot.response === null) return;
+      if (slot.response === null) break;
       this.#queue.shift();
       this.#writeResponse(slot, slot.response);
     }
-    if (this.#isContinueOwed && this.#queue.length === 0 && this.#streaming === null && !this.#isEnded && !this.#isClosing) {
+    const next = this.#queue.length === 0 ? null : this.#queue[0];
+    const isNextReceiving = next !== null && next === this.#receiving?.slot;
+    if (this.#isContinueOwed && (next === null || isNextReceiving) && this.#streaming === null && !this.#isEnded && (!this.#isClosing || isNextReceiving)) {
       this.#isContinueOwed = false;
       this.socket.write(CONTINUE);
     }
@@ -338,6 +414,11 @@ export class Connection {
     const body = response.body;
     const { framing, length } = chooseFraming(response, request !== null && request.method === 'HEAD', versionMinor);
     if (framing === FRAMING_CLOSE) keepAlive = false; // RFC 9112 §6.3: an HTTP/1.0 client reads until close
+    const isWhole = body === null || typeof body === 'string' || body instanceof Uint8Array;
+    // Answered while its body still arrives (without reading it all): the
+    // rest is not read, and the connection closes after this response
+    // (RFC 9112 §9.6), as nginx and Node do for a body nobody wanted.
+    if (this.#receiving?.slot === slot && (isWhole || framing === FRAMING_NONE)) keepAlive = false;
     let head: string;
     try {
       head = serializeHead(response, { versionMinor, keepAlive, framing, contentLength: length });
@@ -347,15 +428,15 @@ export class Connection {
       return;
     }
     if (!keepAlive) this.#isClosing = true;
-    if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
+    if (isWhole) {
       this.#writer.writeWhole(head, body, framing, length);
-      slot.exchange?.finish();
+      this.#finish(slot);
       return;
     }
     this.#writer.write(Buffer.from(head, 'latin1'));
     if (framing === FRAMING_NONE) {
       releaseBody(body);
-      slot.exchange?.finish();
+      this.#finish(slot);
       return;
     }
     void this.#streamBody(slot, body, framing, length);
@@ -367,7 +448,7 @@ export class Connection {
     try {
       if (!(await this.#writer.stream(body, framing, length, () => this.#isEnded))) return;
       if (framing === FRAMING_CLOSE) this.#isClosing = true;
-      slot.exchange?.finish();
+      this.#finish(slot);
     } catch (err) {
       // The head is gone already; the only honest signal left is to cut the
       // connection, with no last chunk: the client sees a truncated body.
@@ -381,10 +462,36 @@ export class Connection {
     this.#processRequests();
   }
 
+  /** The one place a response is finished: written to its end. */
+  #finish(slot: Slot): void {
+    const receiving = this.#receiving;
+    if (receiving?.slot === slot) {
+      // Its body is not needed any more; what is left of it is discarded.
+      this.#receiving = null;
+      receiving.body.fail(new Error('the response was sent before the request body was read'));
+      this.#isClosing = true;
+    }
+    slot.exchange?.finish();
+  }
+
   /** After any progress: close when done, apply read backpressure, pick the timer. */
   #afterProgress(): void {
     if (this.#isEnded) return;
     const isBusy = this.#queue.length > 0 || this.#streaming !== null;
+    const receiving = this.#receiving;
+    if (receiving !== null) {
+      // A body arriving for a running handler: read while it takes the
+      // bytes; its timeout runs only while the client, not the handler, is late.
+      const mustPause = receiving.body.isSaturated || this.socket.writableNeedDrain;
+      if (mustPause !== this.#isReadPaused) {
+        this.#isReadPaused = mustPause;
+        if (mustPause) this.socket.pause();
+        else this.socket.resume();
+      }
+      if (mustPause) this.#setTimer(TIMER_NONE, 0, false);
+      else this.#setTimer(TIMER_BODY, this.#config.bodyTimeoutMs, true);
+      return;
+    }
     if (this.#isClosing) {
       if (!isBusy) this.#endSocket();
       else this.#setTimer(TIMER_NONE, 0, false);

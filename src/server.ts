@@ -79,6 +79,8 @@ export class Server {
     this.#host = {
       config,
       handle: router,
+      // Application requests start as soon as their head is in; their body follows.
+      streamsRequestBodies: this.pool !== null,
       log: config.log,
       onConnectionClose: (connection) => {
         idleConnections.delete(connection);

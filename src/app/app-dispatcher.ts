@@ -6,7 +6,8 @@ import type { HttpRequest } from '../http/request-parser.js';
 import { errorResponse, getHeader, type HttpResponse } from '../http/response.js';
 import { JobError, PoolError } from '../pool/pool-errors.js';
 import type { ThreadPool } from '../pool/thread-pool.js';
-import { WorkerBody } from './body-stream.js';
+import { MessageChannel, type TransferListItem } from 'node:worker_threads';
+import { WorkerBody, sendRequestBody } from './body-stream.js';
 import { SHARED_BODY_BYTES, type HttpJob, type HttpJobResult } from './http-job.js';
 
 export interface AppDispatcherOptions {
@@ -27,9 +28,17 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
       headers: request.headers,
       body: null,
     };
-    let transfer: ArrayBuffer[] | undefined;
+    let transfer: TransferListItem[] | undefined;
     const bodyBytes = request.body.byteLength;
-    if (bodyBytes > 0 && bodyBytes <= SHARED_BODY_BYTES) {
+    if (exchange.body !== null) {
+      // The body is still arriving: it follows the job through a channel.
+      const { port1, port2 } = new MessageChannel();
+      sendRequestBody(exchange.body, port1);
+      exchange.onFinish(() => port1.close());
+      exchange.onClientGone(() => port1.close());
+      job.bodyPort = port2;
+      transfer = [port2];
+    } else if (bodyBytes > 0 && bodyBytes <= SHARED_BODY_BYTES) {
       job.body = request.body; // copied into the shared queue with the head
     } else if (bodyBytes > 0) {
       // The parser's body is a view into socket chunks; copy it once into a

@@ -13,9 +13,10 @@
 // (a stream that lasts hours holds no lane), and a worker that dies closes
 // its end of the channel, which ends the stream as failed.
 import type { MessagePort } from 'node:worker_threads';
+import type { IncomingBody } from '../http/incoming-body.js';
 
 /** Bytes a stream may have in flight between the threads. */
-export const STREAM_WINDOW_BYTES = 256 * 1024;
+export const STREAM_WINDOW_BYTES = 1024 * 1024;
 /** Credit goes back in batches of at least this many bytes. */
 const CREDIT_BATCH_BYTES = STREAM_WINDOW_BYTES / 4;
 
@@ -218,4 +219,85 @@ export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
     if (this.#error !== null && this.#chunks.length === 0) waiting.reject(this.#error);
     else waiting.resolve({ value: undefined, done: true });
   }
+}
+
+// ─── request bodies: the same window, the other way ─────────────────────────
+//
+//   I/O thread ──chunk (copied once, then moved), ..., end | error──▶ worker
+//   I/O thread ◀──────── credit (the app reads), cancel ─────────── worker
+//
+// The first credit goes out when the application first reads the body, so a
+// 100 (Continue) waits for it, and nothing is sent to a worker that never reads.
+
+/** Moves an incoming body to the worker that runs its request; the port is closed when the exchange ends. */
+export function sendRequestBody(body: IncomingBody, port: MessagePort): void {
+  body.attach({
+    chunk(part) {
+      // The part is a view into a socket read, which may hold the next
+      // request too: copy it into a buffer of its own, then move that.
+      const bytes = new Uint8Array(part.byteLength);
+      bytes.set(part);
+      port.postMessage({ type: 'chunk', bytes: bytes.buffer } satisfies FromWorker, [bytes.buffer]);
+    },
+    end() {
+      port.postMessage({ type: 'end' } satisfies FromWorker);
+    },
+    error(err) {
+      port.postMessage({ type: 'error', message: err.message } satisfies FromWorker);
+    },
+  });
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'credit') body.grant(message.bytes);
+    else body.fail(new Error('the application cancelled reading the request body'));
+  });
+  port.on('close', () => body.fail(new Error('the worker stopped reading the request body')));
+}
+
+/** The worker's `request.body`: a stream of what the I/O thread sends, asking for it as the application reads. */
+export function receiveRequestBody(port: MessagePort): ReadableStream<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let isEnded = false;
+  let error: Error | null = null;
+  let wake: (() => void) | null = null;
+  let hasAsked = false;
+  let owed = 0;
+  port.on('message', (message: FromWorker) => {
+    if (message.type === 'chunk') chunks.push(new Uint8Array(message.bytes));
+    else if (message.type === 'end') isEnded = true;
+    else error ??= new Error(`the request body failed: ${message.message}`);
+    wake?.();
+  });
+  port.on('close', () => {
+    if (!isEnded) error ??= new Error('the request body ended early: the client went away');
+    wake?.();
+  });
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!hasAsked) {
+        hasAsked = true;
+        port.postMessage({ type: 'credit', bytes: STREAM_WINDOW_BYTES } satisfies ToWorker);
+      }
+      while (chunks.length === 0 && !isEnded && error === null) await new Promise<void>((resolve) => { wake = resolve; });
+      wake = null;
+      const chunk = chunks.shift();
+      if (chunk !== undefined) {
+        controller.enqueue(chunk);
+        owed += chunk.byteLength;
+        if (owed >= CREDIT_BATCH_BYTES) {
+          port.postMessage({ type: 'credit', bytes: owed } satisfies ToWorker);
+          owed = 0;
+        }
+      } else if (error !== null) {
+        controller.error(error);
+        port.close();
+      } else {
+        controller.close();
+        port.close();
+      }
+    },
+    cancel() {
+      port.postMessage({ type: 'cancel' } satisfies ToWorker);
+      port.close();
+    },
+  }, { highWaterMark: 0 });
 }

@@ -29,6 +29,8 @@ export interface HttpJob {
    * the pool's shared queue with the head; larger ones are moved (transferred).
    */
   body: Uint8Array | ArrayBuffer | null;
+  /** a body still arriving, streamed through this port (see body-stream.ts); body is then null */
+  bodyPort?: MessagePort;
 }
 
 /**

@@ -7,6 +7,7 @@
 // native Request only when some other part of the API is touched. Its
 // prototype chain includes Request.prototype, so `instanceof Request` holds.
 import type { JobContext } from '../pool/job-module.js';
+import { receiveRequestBody } from './body-stream.js';
 import type { HttpJob } from './http-job.js';
 import { delegateToNative } from './native-delegation.js';
 
@@ -30,13 +31,20 @@ export class WorkerRequest {
     if (request.#native === null) {
       const job = request.#job;
       // A native Request cannot carry a GET or HEAD body; the fast readers below can.
-      const hasBody = job.body !== null && job.method !== 'GET' && job.method !== 'HEAD' && !request.#isBodyUsed;
+      const canHaveBody = job.method !== 'GET' && job.method !== 'HEAD' && !request.#isBodyUsed;
+      const port = job.bodyPort;
+      let body: ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | null = null;
+      if (port !== undefined) {
+        if (canHaveBody) body = receiveRequestBody(port);
+        else port.close();
+      } else if (canHaveBody) body = job.body;
       request.#native = new NativeRequest(job.url, {
         method: job.method,
         headers: request.headers,
-        body: hasBody ? job.body : null,
+        body,
         signal: request.#context.signal,
-      });
+        duplex: 'half',
+      } as RequestInit);
     }
     return request.#native;
   }
@@ -69,7 +77,7 @@ export class WorkerRequest {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.#native !== null) return this.#native.arrayBuffer();
+    if (this.#native !== null || this.#job.bodyPort !== undefined) return WorkerRequest.native(this).arrayBuffer();
     const bytes = this.#takeBody();
     const isWhole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
     // A view into a larger (pooled) buffer is copied out: Buffer#slice would not copy.
@@ -77,17 +85,17 @@ export class WorkerRequest {
   }
 
   async bytes(): Promise<Uint8Array> {
-    if (this.#native !== null) return new Uint8Array(await this.#native.arrayBuffer());
+    if (this.#native !== null || this.#job.bodyPort !== undefined) return new Uint8Array(await WorkerRequest.native(this).arrayBuffer());
     return this.#takeBody();
   }
 
   async text(): Promise<string> {
-    if (this.#native !== null) return this.#native.text();
+    if (this.#native !== null || this.#job.bodyPort !== undefined) return WorkerRequest.native(this).text();
     return new TextDecoder().decode(this.#takeBody());
   }
 
   async json(): Promise<unknown> {
-    if (this.#native !== null) return this.#native.json();
+    if (this.#native !== null || this.#job.bodyPort !== undefined) return WorkerRequest.native(this).json();
     return JSON.parse(new TextDecoder().decode(this.#takeBody()));
   }
 

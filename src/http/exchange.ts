@@ -4,6 +4,7 @@
 // the response has been written to its end (finish), or when the client is
 // gone before that (the socket closed, or the response could not be sent).
 // A streamed response is still part of its exchange until its last byte.
+import type { IncomingBody } from './incoming-body.js';
 import type { HttpRequest } from './request-parser.js';
 import type { HttpResponse } from './response.js';
 
@@ -14,6 +15,11 @@ export interface Exchange {
   onClientGone(callback: () => void): void;
   /** Calls back once when the response has been written to its end. */
   onFinish(callback: () => void): void;
+  /**
+   * The request body, when it is still arriving as the handler is called
+   * (request.body is then empty); null when request.body holds all of it.
+   */
+  readonly body: IncomingBody | null;
 }
 
 export type Handler = (request: HttpRequest, exchange: Exchange) => HttpResponse | Promise<HttpResponse>;
@@ -27,6 +33,11 @@ export class RequestExchange implements Exchange {
   #onGone: (() => void)[] | null = null;
   #onFinish: (() => void)[] | null = null;
   #abort: AbortController | null = null;
+  readonly body: IncomingBody | null;
+
+  constructor(body: IncomingBody | null = null) {
+    this.body = body;
+  }
 
   get signal(): AbortSignal {
     // Made on first use: most handlers never look at it.

@@ -89,6 +89,12 @@ export class RequestParser {
   #remaining = 0;
   #parts: Buffer[] = [];
   #chunked: ChunkedDecoder | null = null;
+  /**
+   * The body of the request being received goes to its handler as it comes
+   * (takeBodyParts) rather than into request.body. The caller pauses the
+   * body by not pushing more bytes: the parser holds only what it was given.
+   */
+  streamsBody = false;
 
   constructor(limits: ParserLimits = DEFAULT_PARSER_LIMITS) {
     this.#limits = limits;
@@ -102,6 +108,18 @@ export class RequestParser {
   /** True while the head of a request is being received. */
   get isReadingHead(): boolean {
     return this.#state === S_HEAD && this.#pos < this.#buf.length;
+  }
+
+  /** True between a request's HEAD and its MESSAGE. */
+  get isReadingBody(): boolean {
+    return this.#state === S_LENGTH_BODY || this.#state === S_CHUNKED_BODY;
+  }
+
+  /** The body bytes parsed since the last call, for a request whose body streams. */
+  takeBodyParts(): Buffer[] {
+    const parts = this.#parts;
+    this.#parts = [];
+    return parts;
   }
 
   /** True when bytes are waiting that the parser has not consumed. */
@@ -147,6 +165,7 @@ export class RequestParser {
     this.#request = null;
     this.#parts = [];
     this.#chunked = null;
+    this.streamsBody = false;
   }
 
   #advanceHead(): ParseStep {
@@ -252,7 +271,8 @@ export class RequestParser {
 
   #finishBody(): ParseStep {
     const parts = this.#parts;
-    this.#request!.body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    if (this.streamsBody) this.#request!.body = EMPTY;
+    else this.#request!.body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     this.#state = S_DONE;
     return MESSAGE;
   }

@@ -1,5 +1,6 @@
 // The thread pool's options, their defaults and validation, and the types of
 // its API (stats, tickets, callbacks).
+import type { TransferListItem } from 'node:worker_threads';
 import os from 'node:os';
 import v8 from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -48,7 +49,7 @@ export interface ThreadPoolOptions {
 
 export interface ExecuteOptions {
   /** ArrayBuffers of the payload to move to the worker instead of copying (the payload then goes by message) */
-  transfer?: ArrayBuffer[];
+  transfer?: TransferListItem[];
   /** aborting drops a queued job, or aborts a running one (its worker is replaced if it does not stop) */
   signal?: AbortSignal;
 }

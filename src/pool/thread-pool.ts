@@ -13,7 +13,7 @@
 // cancelled before a worker took it, or its worker exits; a job's payload
 // slot is freed exactly then. Deadlines start when a worker takes the job,
 // not while it waits.
-import { MessageChannel, MessagePort } from 'node:worker_threads';
+import { MessageChannel, MessagePort, type TransferListItem } from 'node:worker_threads';
 import { DeadlineClock } from './deadlines.js';
 import type { FromWorker, WorkerData } from './messages.js';
 import { JobError, PoolError } from './pool-errors.js';
@@ -157,7 +157,7 @@ export class ThreadPool implements AsyncDisposable {
    * submit returns (ERR_QUEUE_FULL, ERR_POOL_CLOSED). The I/O thread uses
    * this to spare a promise and an AbortSignal per request.
    */
-  submit(payload: unknown, transfer: ArrayBuffer[] | undefined, onSettled: JobCallback): JobTicket {
+  submit(payload: unknown, transfer: TransferListItem[] | undefined, onSettled: JobCallback): JobTicket {
     const job: Job = { id: 0, payload, channel: null, onSettled, isSettled: false, position: 0, slot: -1 };
     if (this.#options.decodeResult !== null) this.#collectResults();
     if (this.#isClosing) {
