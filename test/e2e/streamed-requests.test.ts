@@ -145,3 +145,17 @@ test('a pipelined request behind a streamed body is answered after it', async (t
   assert.equal(first.body.toString(), '10 bytes');
   assert.equal(second.body.toString(), '3 bytes');
 });
+
+test('the body timeout midway through a streamed body: 408, and the application\'s read rejects', async (t) => {
+  const { port, url } = await startServer(t, { app: UPLOAD_APP, threads: 1, bodyTimeoutMs: 300 });
+  const client = await connect(t, port);
+  await client.write('POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf');
+  const response = await client.readResponse('POST');
+  assertResponse(response, 408, { isClosing: true });
+  let state = await stateOf(url);
+  for (let i = 0; i < 100 && state.readErrors.length === 0; i++) {
+    await delay(20);
+    state = await stateOf(url);
+  }
+  assert.equal(state.readErrors.length, 1);
+});

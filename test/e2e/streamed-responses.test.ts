@@ -145,3 +145,12 @@ test('a stream holds no job lane: 200 held streams on one thread with --concurre
   assert.equal(await response.text(), 'bbbb', 'a thread whose lanes would all be taken by streams still answers');
   for (const client of clients) client.socket.resetAndDestroy();
 });
+
+test('--job-timeout bounds the time until the Response; a stream that goes on making progress outlives it', async (t) => {
+  const { url } = await startServer(t, { app: STREAM_APP, threads: 1, jobTimeoutMs: 300 });
+  const started = performance.now();
+  const response = await fetch(`${url}/ticks?count=5&ms=200`);
+  const text = await response.text();
+  assert.equal(text.split('\n').filter(Boolean).length, 5);
+  assert.ok(performance.now() - started > 600, 'the stream lasted past the job timeout');
+});
