@@ -13,7 +13,8 @@
 //                     then an `end` event; /events/page reads them in a browser
 //   GET /stream       ?bytes=N (default 1 MiB) generated in ?chunk=K-byte chunks
 //                     (default 64 KiB), each made only when the client can take it
-//   POST /upload      counts the body's bytes as they arrive, answers the total
+//   POST /upload      counts the body's bytes as they arrive, answers the total;
+//                     ?rate=N reads at most N bytes a second
 //   GET /panic        throws: the client gets 500, the worker carries on
 import { setTimeout as delay } from 'node:timers/promises';
 import { disallowedMethodStatus } from '../http/methods.js';
@@ -77,11 +78,21 @@ function generated(bytes: number, chunk: number): Response {
   return new Response(bytes === 0 ? '' : stream, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes) } });
 }
 
-/** Reads a request body chunk by chunk as it arrives, counting its bytes. */
-async function countBody(request: Request): Promise<number> {
+/**
+ * Reads a request body chunk by chunk as it arrives, counting its bytes; at
+ * most `rate` bytes a second when given (a slow consumer, for backpressure).
+ */
+async function countBody(request: Request, rate: number): Promise<number> {
   if (request.body === null) return 0;
+  const started = performance.now();
   let total = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) total += chunk.byteLength;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (rate > 0) {
+      const due = (total / rate) * 1000 - (performance.now() - started);
+      if (due > 0) await delay(due);
+    }
+  }
   return total;
 }
 
@@ -167,7 +178,7 @@ export default {
         return generated(intParam(url, 'bytes', 1 << 20), Math.max(1, Math.min(intParam(url, 'chunk', 65536), 1 << 24)));
       case '/upload':
         if (method !== 'POST' && method !== 'PUT') return notAllowed(method, 'POST, PUT');
-        return new Response(`${await countBody(request)} bytes\n`, { headers: { 'content-type': TEXT } });
+        return new Response(`${await countBody(request, intParam(url, 'rate', 0))} bytes\n`, { headers: { 'content-type': TEXT } });
       case '/panic':
         throw new Error('panic requested by GET /panic');
       default:
