@@ -55,6 +55,9 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
       // A client that leaves takes its job with it: dropped if still queued,
       // aborted (request.signal) if running.
       if (!ticket.isSettled) exchange.onClientGone(() => pool.cancel(ticket));
+      // An upload as long as its client takes: each part the job is given
+      // restarts its deadline, which runs out only once it stops reading.
+      if (exchange.body !== null && !ticket.isSettled) exchange.body.onProgress = () => pool.restartDeadline(ticket);
     });
   };
 }

@@ -26,6 +26,8 @@ export class IncomingBody {
   hasDemanded = false;
   /** the connection's: called when the consumer grants credit */
   onDemand: (() => void) | null = null;
+  /** called as the consumer is given bytes */
+  onProgress: (() => void) | null = null;
 
   /** Bytes wait that the consumer has not asked for: the connection stops reading. */
   get isSaturated(): boolean {
@@ -77,6 +79,7 @@ export class IncomingBody {
   #deliver(): void {
     const sink = this.#sink;
     if (sink === null || this.#state === FAILED) return;
+    if (this.#credit > 0 && this.#parts.length > 0) this.onProgress?.();
     while (this.#credit > 0 && this.#parts.length > 0) {
       const part = this.#parts.shift()!;
       this.#credit -= part.byteLength;

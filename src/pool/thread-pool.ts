@@ -38,6 +38,8 @@ interface Job extends JobTicket {
   /** its position in the shared queue, and its payload slot there (-1: by message) */
   position: number;
   slot: number;
+  /** the deadline counts from the later of the job's start and this time (Date.now(); see restartDeadline) */
+  deadlineFrom: number;
 }
 
 const MAX_JOB_ID = 0x7fffffff;
@@ -158,7 +160,7 @@ export class ThreadPool implements AsyncDisposable {
    * this to spare a promise and an AbortSignal per request.
    */
   submit(payload: unknown, transfer: TransferListItem[] | undefined, onSettled: JobCallback): JobTicket {
-    const job: Job = { id: 0, payload, channel: null, onSettled, isSettled: false, position: 0, slot: -1 };
+    const job: Job = { id: 0, payload, channel: null, onSettled, isSettled: false, position: 0, slot: -1, deadlineFrom: 0 };
     if (this.#options.decodeResult !== null) this.#collectResults();
     if (this.#isClosing) {
       this.#settle(job, new PoolError('ERR_POOL_CLOSED', 'the thread pool is closed'));
@@ -203,6 +205,15 @@ export class ThreadPool implements AsyncDisposable {
    * and replaced if it does not stop within the grace period. The job
    * settles with ERR_JOB_ABORTED.
    */
+  /**
+   * The job's deadline runs the whole timeout again from now: for a job
+   * that makes progress on input it waits for, such as a request body that
+   * arrives as it runs. A job that stops taking it times out as usual.
+   */
+  restartDeadline(ticket: JobTicket): void {
+    (ticket as Job).deadlineFrom = Date.now();
+  }
+
   cancel(ticket: JobTicket): void {
     const job = ticket as Job;
     if (job.isSettled) return;
@@ -418,7 +429,7 @@ export class ThreadPool implements AsyncDisposable {
         const id = this.#queue.runningOn(lane);
         if (id === 0 || now - this.#queue.startedAt(lane) < timeoutMs) continue;
         const job = this.#jobs.get(id);
-        if (job === undefined || job.isSettled) continue;
+        if (job === undefined || job.isSettled || now - job.deadlineFrom < timeoutMs) continue;
         this.#giveUp(worker, job, new PoolError('ERR_JOB_TIMEOUT', `the job ran longer than ${timeoutMs} ms`));
       }
     }

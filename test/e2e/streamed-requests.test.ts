@@ -159,3 +159,17 @@ test('the body timeout midway through a streamed body: 408, and the application\
   }
   assert.equal(state.readErrors.length, 1);
 });
+
+test('an upload that keeps arriving outlives --job-timeout; one the application stops reading does not', async (t) => {
+  const { port } = await startServer(t, { app: UPLOAD_APP, threads: 1, jobTimeoutMs: 300 });
+  const client = await connect(t, port);
+  await client.write('POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n');
+  for (const piece of ['ab', 'cd', 'ef', 'gh']) {
+    await delay(200);
+    await client.write(piece);
+  }
+  assert.equal((await client.readResponse('POST')).body.toString(), '8 bytes', 'answered after 800 ms, past the 300 ms job timeout');
+  const holder = await connect(t, port);
+  await holder.write('POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nfirst');
+  assertResponse(await holder.readResponse('POST'), 504, { isClosing: true });
+});
