@@ -4,7 +4,11 @@
 // the demo app reading at a fixed rate. Prints the server's RSS when idle
 // and at its highest during each transfer. Not part of npm test.
 //
-//   node bench/stream-memory.mjs [--bytes N] [--rate BYTES_PER_S] [--threads N]
+//   node bench/stream-memory.mjs [--bytes N] [--rate BYTES_PER_S] [--threads N] [--node-http]
+//
+// --node-http runs the same two transfers against Node's http module (a
+// generator written on drain; a body counted as it arrives, paused to the
+// rate), for comparison.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -19,6 +23,38 @@ const BYTES = option('bytes', 1024 ** 3);
 const RATE = option('rate', 10 * 1000 * 1000);
 const THREADS = option('threads', 2);
 const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+const NODE_HTTP = args.includes('--node-http');
+const NODE_HTTP_SERVER = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/stream') {
+    let left = Number(url.searchParams.get('bytes'));
+    const chunk = Number(url.searchParams.get('chunk'));
+    res.writeHead(200, { 'content-length': left });
+    const pump = () => {
+      while (left > 0) {
+        const size = Math.min(chunk, left);
+        left -= size;
+        if (!res.write(new Uint8Array(size).fill(0x61))) return res.once('drain', pump);
+      }
+      res.end();
+    };
+    return pump();
+  }
+  const rate = Number(url.searchParams.get('rate'));
+  const started = performance.now();
+  let total = 0;
+  req.on('data', (data) => {
+    total += data.length;
+    const due = (total / rate) * 1000 - (performance.now() - started);
+    if (due > 1) { req.pause(); setTimeout(() => req.resume(), due); }
+  });
+  req.on('end', () => res.end(total + ' bytes\\n'));
+});
+server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port));
+process.on('SIGTERM', () => process.exit(0));
+`;
 
 function rssMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -26,7 +62,10 @@ function rssMiB(pid) {
 }
 
 async function startServer() {
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', CLI, '--port', '0', '--threads', String(THREADS), '--max-body', '4g'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const argv = NODE_HTTP
+    ? ['-e', NODE_HTTP_SERVER]
+    : ['--max-semi-space-size=1', CLI, '--port', '0', '--threads', String(THREADS), '--max-body', '4g'];
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
@@ -91,7 +130,7 @@ const { child, port } = await startServer();
 try {
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const idle = rssMiB(child.pid);
-  console.log(`server idle RSS ${idle.toFixed(1)} MiB; ${(BYTES / 1048576).toFixed(0)} MiB at ${(RATE / 1e6).toFixed(1)} MB/s each way`);
+  console.log(`${NODE_HTTP ? 'node:http' : 'spindle'} idle RSS ${idle.toFixed(1)} MiB; ${(BYTES / 1048576).toFixed(0)} MiB at ${(RATE / 1e6).toFixed(1)} MB/s each way`);
   let stop = sample(child.pid);
   let started = performance.now();
   const received = await slowDownload(port);

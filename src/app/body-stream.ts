@@ -108,11 +108,25 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
         }
         if (!(value instanceof Uint8Array)) throw notBytes(value);
         if (value.byteLength === 0) continue;
-        // A copy of its own to move: the application may reuse its buffer.
-        const bytes = new Uint8Array(value.byteLength);
-        bytes.set(value);
+        // A chunk that is a whole buffer of its own is moved as it is: once
+        // enqueued it is the stream's, as with a byte stream's transfer. A
+        // view into a larger or shared buffer is copied, then moved.
+        const buffer = value.buffer;
+        let bytes: ArrayBuffer;
+        if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) bytes = buffer;
+        else {
+          const copy = new Uint8Array(value.byteLength);
+          copy.set(value);
+          bytes = copy.buffer;
+        }
         credit -= bytes.byteLength;
-        port.postMessage({ type: 'chunk', bytes: bytes.buffer } satisfies FromWorker, [bytes.buffer]);
+        try {
+          port.postMessage({ type: 'chunk', bytes } satisfies FromWorker, [bytes]);
+        } catch {
+          // A buffer that may not be moved (marked untransferable): copied after all.
+          const copy = new Uint8Array(value);
+          port.postMessage({ type: 'chunk', bytes: copy.buffer } satisfies FromWorker, [copy.buffer]);
+        }
       }
     } catch (err) {
       if (!isCancelled) port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
@@ -233,8 +247,18 @@ export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
 export function sendRequestBody(body: IncomingBody, port: MessagePort): void {
   body.attach({
     chunk(part) {
-      // The part is a view into a socket read, which may hold the next
-      // request too: copy it into a buffer of its own, then move that.
+      // A part that is a whole socket read (the parser has let go of it) is
+      // moved as it is; a view into a read that holds more (framing, the
+      // next request) is copied into a buffer of its own, then moved.
+      const buffer = part.buffer;
+      if (part.byteOffset === 0 && part.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) {
+        try {
+          port.postMessage({ type: 'chunk', bytes: buffer } satisfies FromWorker, [buffer]);
+          return;
+        } catch {
+          // not transferable: copied below
+        }
+      }
       const bytes = new Uint8Array(part.byteLength);
       bytes.set(part);
       port.postMessage({ type: 'chunk', bytes: bytes.buffer } satisfies FromWorker, [bytes.buffer]);

@@ -115,10 +115,18 @@ export class RequestParser {
     return this.#state === S_LENGTH_BODY || this.#state === S_CHUNKED_BODY;
   }
 
-  /** The body bytes parsed since the last call, for a request whose body streams. */
+  /**
+   * The body bytes parsed since the last call, for a request whose body
+   * streams. The parser keeps no reference to a socket chunk it has used up,
+   * so a part that is a whole chunk is the caller's to move to another thread.
+   */
   takeBodyParts(): Buffer[] {
     const parts = this.#parts;
     this.#parts = [];
+    if (this.#pos === this.#buf.length) {
+      this.#buf = EMPTY;
+      this.#pos = 0;
+    }
     return parts;
   }
 
