@@ -154,3 +154,20 @@ test('--job-timeout bounds the time until the Response; a stream that goes on ma
   assert.equal(text.split('\n').filter(Boolean).length, 5);
   assert.ok(performance.now() - started > 600, 'the stream lasted past the job timeout');
 });
+
+test('server-sent events from the demo reach a raw client one by one, apart in time', async (t) => {
+  const { port } = await startServer(t, { threads: 2 }); // the built-in demo
+  const client = await connect(t, port);
+  await client.write('GET /events?count=4&interval=250 HTTP/1.1\r\nHost: x\r\n\r\n');
+  const arrivals: number[] = [];
+  for (let n = 1; n <= 4; n++) {
+    await client.waitForText(`id: ${n}\n`);
+    arrivals.push(performance.now());
+  }
+  await client.waitForText('event: end\n');
+  assert.match(client.text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(client.text, /content-type: text\/event-stream\r\n/i);
+  assert.match(client.text, /Transfer-Encoding: chunked\r\n/);
+  assert.ok(arrivals[3] - arrivals[0] >= 500, `events 1 to 4 arrived over ${(arrivals[3] - arrivals[0]).toFixed(0)} ms, not together`);
+  for (let i = 1; i < 4; i++) assert.ok(arrivals[i] >= arrivals[i - 1], 'in order');
+});
