@@ -12,6 +12,7 @@ import path from 'node:path';
 import { coresUsed, describeProcess, takeCpuSnapshot } from './lib/cpu.mjs';
 import { killAllChildren, request, sleep } from './lib/processes.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
+import { checkStreamingRoutes } from './lib/streaming-scenarios.mjs';
 import { BENCH, REPO, SPINDLE_CLI, readSpindleNodeFlags, startServer, stopServer } from './lib/servers.mjs';
 import { noiseOf, renderScenario, summarizeScenario } from './lib/tables.mjs';
 import { HELLO_PAGE, HTML, TEXT } from './baselines/contract.mjs';
@@ -31,6 +32,7 @@ const USAGE = `usage: npm run bench -- [options]    (or: node bench/compare.mjs 
   --async-threads N  threads in S8 and S9 (default 2)
   --connections N    wrk connections of S1, S2, S3, S5 1 KiB and S6 (default 64)
   --idle-conns N     connections held open in S7 (default 5000)
+  --sse-clients N    event streams held open in S12 (default 1000)
   --quiet-cores C    before each measurement wait until work outside the
                      benchmark takes less than C cores (default 0.5: other
                      processes, CPU no live process accounts for, steal) ...
@@ -46,11 +48,12 @@ build (npm install). Writes bench/results/<timestamp>.json.`;
 function parseOptions(argv) {
   const options = {
     scenarios: [...ALL], reps: 3, durationS: 5, warmupS: 1, threads: 4, s4Threads: 2, asyncThreads: 2, connections: 64,
-    idleConns: 5000, quietCores: 0.5, quietWaitS: 20, retryNoisy: 1, isJsonOnly: false,
+    idleConns: 5000, sseClients: 1000, quietCores: 0.5, quietWaitS: 20, retryNoisy: 1, isJsonOnly: false,
   };
   const numeric = {
     '--reps': 'reps', '--duration': 'durationS', '--warmup': 'warmupS', '--threads': 'threads',
     '--s4-threads': 's4Threads', '--async-threads': 'asyncThreads', '--connections': 'connections', '--idle-conns': 'idleConns',
+    '--sse-clients': 'sseClients',
     '--quiet-cores': 'quietCores', '--quiet-wait': 'quietWaitS', '--retry-noisy': 'retryNoisy',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -241,6 +244,7 @@ async function smokeCheck(ctx, name, scenarioIds) {
       r = await request({ port: server.port, path: '/static/missing.bin' });
       check('GET /static/missing.bin', r.status === 404, `${r.status ?? r.error}`);
     }
+    await checkStreamingRoutes(server.port, check, uses);
   } finally {
     await stopServer(server);
   }
@@ -260,6 +264,7 @@ async function main() {
     options, wrk, nginx, tmp, fileLimit, staticDir: path.join(tmp, 'static'),
     nginxBuildInfo: nginx ? spawnSync(nginx, ['-V'], { encoding: 'utf8' }).stderr : '',
     hasPiscina: hasPackage('piscina'), hasSend: hasPackage('send'), idleCount: options.idleConns,
+    sseCount: options.sseClients,
     spindleNodeFlags: readSpindleNodeFlags(),
   };
   const cleanUp = () => { killAllChildren(); fs.rmSync(tmp, { recursive: true, force: true }); };
@@ -270,6 +275,10 @@ async function main() {
     ctx.idleCount = Math.max(100, fileLimit - 200);
     log(`warning: the open-files limit is ${fileLimit}; S7 holds ${ctx.idleCount} connections instead of ${options.idleConns}`);
   }
+  if (options.scenarios.includes('S12') && fileLimit < options.sseClients + 200) {
+    ctx.sseCount = Math.max(100, fileLimit - 200);
+    log(`warning: the open-files limit is ${fileLimit}; S12 holds ${ctx.sseCount} streams instead of ${options.sseClients}`);
+  }
   for (const [pkg, has] of [['piscina', ctx.hasPiscina], ['send', ctx.hasSend]]) {
     if (!has) log(`note: ${pkg} is not installed (devDependency): its column is left out`);
   }
@@ -279,7 +288,7 @@ async function main() {
     started: started.toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     wrk: spawnSync(wrk, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].replace(/ Copyright.*/, ''),
     nginx: nginx ? spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim() : null,
-    loadAverageStart: os.loadavg(), fileLimit, idleConnections: ctx.idleCount, spindleNodeFlags: ctx.spindleNodeFlags,
+    loadAverageStart: os.loadavg(), fileLimit, idleConnections: ctx.idleCount, sseStreams: ctx.sseCount, spindleNodeFlags: ctx.spindleNodeFlags,
     spindleCommit: spawnSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
     spindleTreeDirty: spawnSync('git', ['-C', REPO, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).stdout.trim() !== '',
   };

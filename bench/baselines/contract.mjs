@@ -7,9 +7,13 @@
 //   GET /async?ms=N   awaits a timer of N ms (default 20): blocks nothing
 //   POST /echo        the body back, with its Content-Type
 //   GET /static/F     the file F under --root
+//   GET /stream?bytes=N&chunk=K  N bytes of 'a' made K at a time as the socket takes them
+//   POST /upload      counts the body's bytes as they arrive: "<total> bytes\n"
+//   GET /events?count=N&interval=MS  server-sent events, as the demo's (below)
 //   GET /healthz      200 once listening
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 
 // Byte for byte Spindle's src/demo/pages.ts HELLO_PAGE; compare.mjs checks it.
@@ -156,4 +160,58 @@ export function listenBaseline(server, options, name, onStop = async () => {}) {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+function intParam(url, name, fallback) {
+  const match = new RegExp(`[?&]${name}=(\\d{1,15})(?:&|$)`).exec(url);
+  return match ? Number(match[1]) : fallback;
+}
+
+/** N bytes of 'a', a new K-byte chunk each time the stream is read, as the demo's generator. */
+function* generateBytes(bytes, chunk) {
+  for (let left = bytes; left > 0; left -= chunk) yield Buffer.alloc(Math.min(chunk, left), 0x61);
+}
+
+/** GET /stream?bytes=N&chunk=K: the generator piped to the socket, so chunks are made as it drains. */
+export function sendGenerated(req, res) {
+  const bytes = intParam(req.url, 'bytes', 1 << 20);
+  const chunk = Math.max(1, Math.min(intParam(req.url, 'chunk', 65536), 1 << 24));
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
+  if (req.method === 'HEAD') return res.end();
+  const stream = Readable.from(generateBytes(bytes, chunk), { objectMode: false, highWaterMark: chunk });
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
+/** POST /upload: counts the body as it arrives, keeps none of it. */
+export function sendUploadCount(req, res) {
+  let total = 0;
+  req.on('data', (chunk) => { total += chunk.length; });
+  req.on('end', () => sendText(res, 200, `${total} bytes\n`));
+}
+
+/**
+ * GET /events?count=N&interval=MS (count 0: until the client leaves): the
+ * demo's server-sent events byte for byte: "retry: 1000", then an event at
+ * once and one every MS, each written once the last has left (drain), then
+ * an `end` event.
+ */
+export function sendEvents(req, res) {
+  const count = intParam(req.url, 'count', 0);
+  const intervalMs = Math.min(intParam(req.url, 'interval', 1000), 600_000);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+  if (req.method === 'HEAD') return res.end();
+  let n = 0;
+  let timer;
+  res.write('retry: 1000\n\n');
+  const sendNext = () => {
+    n++;
+    const isLast = count > 0 && n >= count;
+    const isFlushed = res.write(`id: ${n}\ndata: ${JSON.stringify({ n, at: Date.now() })}\n\n${isLast ? 'event: end\ndata: \n\n' : ''}`);
+    if (isLast) return res.end();
+    if (isFlushed) timer = setTimeout(sendNext, intervalMs);
+    else res.once('drain', () => { timer = setTimeout(sendNext, intervalMs); });
+  };
+  timer = setTimeout(sendNext, 0);
+  res.once('close', () => clearTimeout(timer));
 }

@@ -1,11 +1,12 @@
 // Baseline: Node's http module on one thread, every handler inline. /sleep
 // and /cpu block the event loop on purpose: the isolation scenario shows it.
-// /async awaits a timer, which blocks nothing.
+// /async awaits a timer, which blocks nothing; /stream, /upload and /events
+// stream on the same thread.
 //   node bench/baselines/node-http.mjs --port N [--root DIR]
 import http from 'node:http';
 import {
-  parseBaselineArgs, pathOf, readMsParam, sendAsync, sendEcho, sendHello, sendStaticFile, sendText, sleepBlocking, spinCpu,
-  listenBaseline,
+  parseBaselineArgs, pathOf, readMsParam, sendAsync, sendEcho, sendEvents, sendGenerated, sendHello, sendStaticFile, sendText,
+  sendUploadCount, sleepBlocking, spinCpu, listenBaseline,
 } from './contract.mjs';
 
 const options = parseBaselineArgs();
@@ -26,6 +27,9 @@ const server = http.createServer((req, res) => {
   }
   if (urlPath === '/async' && isRead) return sendAsync(req, res);
   if (urlPath === '/echo') return sendEcho(req, res);
+  if (urlPath === '/stream' && isRead) return sendGenerated(req, res);
+  if (urlPath === '/upload' && req.method === 'POST') return sendUploadCount(req, res);
+  if (urlPath === '/events' && isRead) return sendEvents(req, res);
   if (urlPath.startsWith('/static/') && isRead) return sendStaticFile(options.root, req, res);
   sendText(res, 404, 'not found\n');
 });

@@ -1,12 +1,15 @@
 // Baseline: Node's http module on the main thread with a piscina pool of
 // --threads workers running /, /sleep and /cpu: what a Node user assembles
-// today to keep blocking work off the event loop. /echo, /static/, /healthz
-// and /async (an await needs no worker) stay on the main thread.
+// today to keep blocking work off the event loop. /echo, /static/, /healthz,
+// /async (an await needs no worker) and the streaming routes /stream,
+// /upload and /events (a piscina task returns one value, not a stream) stay
+// on the main thread, so S10-S12 leave piscina out: it would be node-http.
 //   node bench/baselines/piscina.mjs --port N --threads N [--root DIR]
 import http from 'node:http';
 import { Piscina } from 'piscina';
 import {
-  parseBaselineArgs, pathOf, readMsParam, sendAsync, sendEcho, sendStaticFile, sendText, listenBaseline,
+  parseBaselineArgs, pathOf, readMsParam, sendAsync, sendEcho, sendEvents, sendGenerated, sendStaticFile, sendText,
+  sendUploadCount, listenBaseline,
 } from './contract.mjs';
 
 const options = parseBaselineArgs();
@@ -36,6 +39,9 @@ const server = http.createServer((req, res) => {
   if (urlPath === '/cpu' && isRead) return runOnPool({ route: 'cpu', ms: readMsParam(req.url, 100) }, req, res);
   if (urlPath === '/async' && isRead) return sendAsync(req, res);
   if (urlPath === '/echo') return sendEcho(req, res);
+  if (urlPath === '/stream' && isRead) return sendGenerated(req, res);
+  if (urlPath === '/upload' && req.method === 'POST') return sendUploadCount(req, res);
+  if (urlPath === '/events' && isRead) return sendEvents(req, res);
   if (urlPath.startsWith('/static/') && isRead) return sendStaticFile(options.root, req, res);
   sendText(res, 404, 'not found\n');
 });

@@ -1,8 +1,9 @@
-// The nine scenarios. Each has the servers it compares, how one
+// The scenarios: S1-S9 here, S10-S12 (streamed bodies) in streaming-scenarios.mjs. Each has the servers it compares, how one
 // measurement goes on a freshly started server, and how its table reads.
 // A measurement's figures are flat numbers so that medians come out per key.
 import path from 'node:path';
-import { readServerMemory, BENCH } from './servers.mjs';
+import { sampleMemory, BENCH } from './servers.mjs';
+import { STREAMING_SCENARIOS } from './streaming-scenarios.mjs';
 import { readLines, sleep, spawnGroup, spawnWithFileLimit, stopGroup } from './processes.mjs';
 import { POST_SCRIPT, runWrk } from './wrk.mjs';
 
@@ -151,6 +152,7 @@ export const SCENARIOS = {
     ratioKeys: [['p99Ms', 'p99'], ['rps', 'req/s']],
     goals: [{ absolute: true, server: 'spindle', key: 'p99Ms', atMost: 100, label: '/async p99 ms while /cpu keeps one thread busy' }],
   },
+  ...STREAMING_SCENARIOS,
 };
 
 /**
@@ -176,17 +178,6 @@ async function measureBesideLoop(ctx, server, { loopPath, loopClients = 2, load 
   } finally {
     await stopGroup(clients, 2000);
   }
-}
-
-/** Median of three VmRSS readings 200 ms apart. */
-async function sampleMemory(pid) {
-  const samples = [];
-  for (let i = 0; i < 3; i++) {
-    samples.push(readServerMemory(pid));
-    if (i < 2) await sleep(200);
-  }
-  const rss = samples.map((s) => s.rssKiB).sort((a, b) => a - b);
-  return { rssKiB: rss[1], threads: samples[2].threads };
 }
 
 async function measureIdleMemory(ctx, server) {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeNginxConfig } from '../baselines/nginx.mjs';
-import { findFreePort, hasExited, readTail, spawnWithFileLimit, stopGroup, waitUntilReady } from './processes.mjs';
+import { findFreePort, hasExited, readTail, sleep, spawnWithFileLimit, stopGroup, waitUntilReady } from './processes.mjs';
 import { processTree, takeCpuSnapshot } from './cpu.mjs';
 
 export const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +35,7 @@ export const SERVERS = {
       if (scenario === 'S5' || scenario === 'smoke') args.push('--root', ctx.staticDir, '--prefix', '/static');
       // Idle connections must outlive the measurement (the default is 5 s).
       if (scenario === 'S7') args.push('--keepalive-timeout', '60s');
+      if (scenario === 'S11') args.push('--max-body', '128m'); // 64 MiB uploads; the default is 1m
       return [process.execPath, args];
     },
   },
@@ -99,4 +100,15 @@ export function readServerMemory(pid) {
     }
   }
   return { rssKiB, threads };
+}
+
+/** Median of three VmRSS readings 200 ms apart. */
+export async function sampleMemory(pid) {
+  const samples = [];
+  for (let i = 0; i < 3; i++) {
+    samples.push(readServerMemory(pid));
+    if (i < 2) await sleep(200);
+  }
+  const rss = samples.map((s) => s.rssKiB).sort((a, b) => a - b);
+  return { rssKiB: rss[1], threads: samples[2].threads };
 }
