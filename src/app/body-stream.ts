@@ -20,7 +20,11 @@ export const STREAM_WINDOW_BYTES = 1024 * 1024;
 /** Credit goes back in batches of at least this many bytes. */
 const CREDIT_BATCH_BYTES = STREAM_WINDOW_BYTES / 4;
 
-type FromWorker = { type: 'chunk'; bytes: ArrayBuffer } | { type: 'end' } | { type: 'error'; message: string };
+type FromWorker =
+  | { type: 'chunk'; bytes: ArrayBuffer }
+  | { type: 'chunks'; parts: ArrayBuffer[] }
+  | { type: 'end' }
+  | { type: 'error'; message: string };
 type ToWorker = { type: 'credit'; bytes: number } | { type: 'cancel' };
 
 // ─── the worker's side ───────────────────────────────────────────────────────
@@ -87,20 +91,48 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
   // The I/O thread closed its end: the client left, or nobody took the result.
   port.on('close', cancel);
   const pump = async (): Promise<void> => {
+    const first = ahead.chunks;
+    let pending = ahead.pending;
+    /** Chunks that were ready at once go together, in one message. */
+    let batch: ArrayBuffer[] = [];
+    let batchBytes = 0;
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      try {
+        port.postMessage({ type: 'chunks', parts: batch } satisfies FromWorker, batch);
+      } catch {
+        // A buffer Node marks untransferable (its Buffer pool): copies go instead.
+        const copies = batch.map((part) => new Uint8Array(part).slice().buffer);
+        port.postMessage({ type: 'chunks', parts: copies } satisfies FromWorker, copies);
+      }
+      batch = [];
+      batchBytes = 0;
+    };
     try {
-      const first = ahead.chunks;
-      let pending = ahead.pending;
       for (;;) {
+        if (credit <= 0) flush();
         while (credit <= 0 && !isCancelled) await new Promise<void>((resolve) => { wake = resolve; });
         wake = null;
         if (isCancelled) return;
         let value: Uint8Array | undefined = first.shift();
         if (value === undefined) {
+          let result: ReadResult;
           const read = pending ?? reader.read();
           pending = null;
-          const result = await read;
+          if (batch.length > 0) {
+            // Another chunk ready before the event loop turns joins the
+            // batch; otherwise the batch goes now and the read goes on.
+            const raced = await Promise.race([read, nextTurn()]);
+            if (raced === NEXT_TURN) {
+              pending = read;
+              flush();
+              continue;
+            }
+            result = raced;
+          } else result = await read;
           if (isCancelled) return;
           if (result.done) {
+            flush();
             port.postMessage({ type: 'end' } satisfies FromWorker);
             return;
           }
@@ -108,25 +140,11 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
         }
         if (!(value instanceof Uint8Array)) throw notBytes(value);
         if (value.byteLength === 0) continue;
-        // A chunk that is a whole buffer of its own is moved as it is: once
-        // enqueued it is the stream's, as with a byte stream's transfer. A
-        // view into a larger or shared buffer is copied, then moved.
-        const buffer = value.buffer;
-        let bytes: ArrayBuffer;
-        if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) bytes = buffer;
-        else {
-          const copy = new Uint8Array(value.byteLength);
-          copy.set(value);
-          bytes = copy.buffer;
-        }
+        const bytes = ownBuffer(value);
         credit -= bytes.byteLength;
-        try {
-          port.postMessage({ type: 'chunk', bytes } satisfies FromWorker, [bytes]);
-        } catch {
-          // A buffer that may not be moved (marked untransferable): copied after all.
-          const copy = new Uint8Array(value);
-          port.postMessage({ type: 'chunk', bytes: copy.buffer } satisfies FromWorker, [copy.buffer]);
-        }
+        batch.push(bytes);
+        batchBytes += bytes.byteLength;
+        if (batchBytes >= BATCH_BYTES) flush();
       }
     } catch (err) {
       if (!isCancelled) port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
@@ -136,6 +154,25 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
     }
   };
   void pump();
+}
+
+type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+/** A message carries at most this much of a response body. */
+const BATCH_BYTES = 256 * 1024;
+
+function nextTurn(): Promise<typeof NEXT_TURN> {
+  return new Promise((resolve) => setImmediate(resolve, NEXT_TURN));
+}
+
+/**
+ * A buffer to move for a chunk: the chunk's own when it is a whole,
+ * transferable buffer (once enqueued it is the stream's, as a byte stream's
+ * chunks are transferred), else a copy.
+ */
+function ownBuffer(value: Uint8Array): ArrayBuffer {
+  const buffer = value.buffer;
+  if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) return buffer;
+  return new Uint8Array(value).buffer;
 }
 
 // ─── the I/O thread's side ───────────────────────────────────────────────────
@@ -197,15 +234,12 @@ export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
   #onMessage(message: FromWorker): void {
     if (this.#isDone) return;
     switch (message.type) {
-      case 'chunk': {
-        const chunk = new Uint8Array(message.bytes);
-        const waiting = this.#waiting;
-        if (waiting !== null) {
-          this.#waiting = null;
-          waiting.resolve(this.#handOut(chunk));
-        } else this.#chunks.push(chunk);
+      case 'chunk':
+        this.#receive(new Uint8Array(message.bytes));
         return;
-      }
+      case 'chunks':
+        for (const part of message.parts) this.#receive(new Uint8Array(part));
+        return;
       case 'end':
         this.#isDone = true;
         this.#port.close();
@@ -217,6 +251,14 @@ export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
         break;
     }
     if (this.#chunks.length === 0) this.#settleWaiting();
+  }
+
+  #receive(chunk: Uint8Array): void {
+    const waiting = this.#waiting;
+    if (waiting !== null) {
+      this.#waiting = null;
+      waiting.resolve(this.#handOut(chunk));
+    } else this.#chunks.push(chunk);
   }
 
   #onClose(): void {
@@ -287,6 +329,7 @@ export function receiveRequestBody(port: MessagePort): ReadableStream<Uint8Array
   let owed = 0;
   port.on('message', (message: FromWorker) => {
     if (message.type === 'chunk') chunks.push(new Uint8Array(message.bytes));
+    else if (message.type === 'chunks') for (const part of message.parts) chunks.push(new Uint8Array(part));
     else if (message.type === 'end') isEnded = true;
     else error ??= new Error(`the request body failed: ${message.message}`);
     wake?.();
