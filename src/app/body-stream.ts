@@ -20,12 +20,10 @@ export const STREAM_WINDOW_BYTES = 1024 * 1024;
 /** Credit goes back in batches of at least this many bytes. */
 const CREDIT_BATCH_BYTES = STREAM_WINDOW_BYTES / 4;
 
-type FromWorker =
-  | { type: 'chunk'; bytes: ArrayBuffer }
-  | { type: 'chunks'; parts: ArrayBuffer[] }
-  | { type: 'end' }
-  | { type: 'error'; message: string };
-type ToWorker = { type: 'credit'; bytes: number } | { type: 'cancel' };
+/** From the side that has the bytes: parts in order, then an end or an error. */
+type DataMessage = { type: 'chunks'; parts: ArrayBuffer[] } | { type: 'end' } | { type: 'error'; message: string };
+/** From the side that takes them. */
+type ControlMessage = { type: 'credit'; bytes: number } | { type: 'cancel' };
 
 // ─── the worker's side ───────────────────────────────────────────────────────
 
@@ -42,6 +40,10 @@ export interface ReadAhead {
 const READ_AHEAD_BYTES = 64 * 1024;
 const NEXT_TURN = Symbol('next turn');
 
+function nextTurn(): Promise<typeof NEXT_TURN> {
+  return new Promise((resolve) => setImmediate(resolve, NEXT_TURN));
+}
+
 /**
  * Reads what a stream has ready, before the event loop turns: a body that
  * is in fact whole (a string or bytes that a framework wrapped in a new
@@ -53,7 +55,7 @@ export async function readAhead(reader: ReadableStreamDefaultReader<Uint8Array>)
   let bytes = 0;
   while (bytes <= READ_AHEAD_BYTES) {
     const read = reader.read();
-    const result = await Promise.race([read, new Promise<typeof NEXT_TURN>((resolve) => setImmediate(resolve, NEXT_TURN))]);
+    const result = await Promise.race([read, nextTurn()]);
     if (result === NEXT_TURN) return { chunks, isDone: false, pending: read };
     if (result.done) return { chunks, isDone: true, pending: null };
     if (!(result.value instanceof Uint8Array)) throw notBytes(result.value);
@@ -83,7 +85,7 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
     reader.cancel(new DOMException('the client went away', 'AbortError')).catch(() => {});
     wake?.();
   };
-  port.on('message', (message: ToWorker) => {
+  port.on('message', (message: ControlMessage) => {
     if (message.type === 'cancel') return cancel();
     credit += message.bytes;
     wake?.();
@@ -99,11 +101,11 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
     const flush = (): void => {
       if (batch.length === 0) return;
       try {
-        port.postMessage({ type: 'chunks', parts: batch } satisfies FromWorker, batch);
+        port.postMessage({ type: 'chunks', parts: batch } satisfies DataMessage, batch);
       } catch {
         // A buffer Node marks untransferable (its Buffer pool): copies go instead.
         const copies = batch.map((part) => new Uint8Array(part).slice().buffer);
-        port.postMessage({ type: 'chunks', parts: copies } satisfies FromWorker, copies);
+        port.postMessage({ type: 'chunks', parts: copies } satisfies DataMessage, copies);
       }
       batch = [];
       batchBytes = 0;
@@ -133,7 +135,7 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
           if (isCancelled) return;
           if (result.done) {
             flush();
-            port.postMessage({ type: 'end' } satisfies FromWorker);
+            port.postMessage({ type: 'end' } satisfies DataMessage);
             return;
           }
           value = result.value;
@@ -147,7 +149,7 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
         if (batchBytes >= BATCH_BYTES) flush();
       }
     } catch (err) {
-      if (!isCancelled) port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
+      if (!isCancelled) port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies DataMessage);
     } finally {
       port.off('close', cancel);
       port.close();
@@ -159,10 +161,6 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
 type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
 /** A message carries at most this much of a response body. */
 const BATCH_BYTES = 256 * 1024;
-
-function nextTurn(): Promise<typeof NEXT_TURN> {
-  return new Promise((resolve) => setImmediate(resolve, NEXT_TURN));
-}
 
 /**
  * A buffer to move for a chunk: the chunk's own when it is a whole,
@@ -189,7 +187,7 @@ export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
 
   constructor(port: MessagePort) {
     this.#port = port;
-    port.on('message', (message: FromWorker) => this.#onMessage(message));
+    port.on('message', (message: DataMessage) => this.#onMessage(message));
     port.on('close', () => this.#onClose());
   }
 
@@ -215,7 +213,7 @@ export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
     if (this.#isDone) return;
     this.#isDone = true;
     this.#chunks.length = 0;
-    this.#port.postMessage({ type: 'cancel' } satisfies ToWorker);
+    this.#port.postMessage({ type: 'cancel' } satisfies ControlMessage);
     this.#port.close();
     this.#settleWaiting();
   }
@@ -225,18 +223,15 @@ export class WorkerBody implements AsyncIterableIterator<Uint8Array> {
     // last one: what it holds is the socket's, and the window's credit is due.
     this.#owed += chunk.byteLength;
     if (this.#owed >= CREDIT_BATCH_BYTES && !this.#isDone) {
-      this.#port.postMessage({ type: 'credit', bytes: this.#owed } satisfies ToWorker);
+      this.#port.postMessage({ type: 'credit', bytes: this.#owed } satisfies ControlMessage);
       this.#owed = 0;
     }
     return { value: chunk, done: false };
   }
 
-  #onMessage(message: FromWorker): void {
+  #onMessage(message: DataMessage): void {
     if (this.#isDone) return;
     switch (message.type) {
-      case 'chunk':
-        this.#receive(new Uint8Array(message.bytes));
-        return;
       case 'chunks':
         for (const part of message.parts) this.#receive(new Uint8Array(part));
         return;
@@ -295,7 +290,7 @@ export function sendRequestBody(body: IncomingBody, port: MessagePort): void {
       const buffer = part.buffer;
       if (part.byteOffset === 0 && part.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) {
         try {
-          port.postMessage({ type: 'chunk', bytes: buffer } satisfies FromWorker, [buffer]);
+          port.postMessage({ type: 'chunks', parts: [buffer] } satisfies DataMessage, [buffer]);
           return;
         } catch {
           // not transferable: copied below
@@ -303,16 +298,16 @@ export function sendRequestBody(body: IncomingBody, port: MessagePort): void {
       }
       const bytes = new Uint8Array(part.byteLength);
       bytes.set(part);
-      port.postMessage({ type: 'chunk', bytes: bytes.buffer } satisfies FromWorker, [bytes.buffer]);
+      port.postMessage({ type: 'chunks', parts: [bytes.buffer] } satisfies DataMessage, [bytes.buffer]);
     },
     end() {
-      port.postMessage({ type: 'end' } satisfies FromWorker);
+      port.postMessage({ type: 'end' } satisfies DataMessage);
     },
     error(err) {
-      port.postMessage({ type: 'error', message: err.message } satisfies FromWorker);
+      port.postMessage({ type: 'error', message: err.message } satisfies DataMessage);
     },
   });
-  port.on('message', (message: ToWorker) => {
+  port.on('message', (message: ControlMessage) => {
     if (message.type === 'credit') body.grant(message.bytes);
     else body.fail(new Error('the application cancelled reading the request body'));
   });
@@ -327,9 +322,8 @@ export function receiveRequestBody(port: MessagePort): ReadableStream<Uint8Array
   let wake: (() => void) | null = null;
   let hasAsked = false;
   let owed = 0;
-  port.on('message', (message: FromWorker) => {
-    if (message.type === 'chunk') chunks.push(new Uint8Array(message.bytes));
-    else if (message.type === 'chunks') for (const part of message.parts) chunks.push(new Uint8Array(part));
+  port.on('message', (message: DataMessage) => {
+    if (message.type === 'chunks') for (const part of message.parts) chunks.push(new Uint8Array(part));
     else if (message.type === 'end') isEnded = true;
     else error ??= new Error(`the request body failed: ${message.message}`);
     wake?.();
@@ -342,7 +336,7 @@ export function receiveRequestBody(port: MessagePort): ReadableStream<Uint8Array
     async pull(controller) {
       if (!hasAsked) {
         hasAsked = true;
-        port.postMessage({ type: 'credit', bytes: STREAM_WINDOW_BYTES } satisfies ToWorker);
+        port.postMessage({ type: 'credit', bytes: STREAM_WINDOW_BYTES } satisfies ControlMessage);
       }
       while (chunks.length === 0 && !isEnded && error === null) await new Promise<void>((resolve) => { wake = resolve; });
       wake = null;
@@ -351,7 +345,7 @@ export function receiveRequestBody(port: MessagePort): ReadableStream<Uint8Array
         controller.enqueue(chunk);
         owed += chunk.byteLength;
         if (owed >= CREDIT_BATCH_BYTES) {
-          port.postMessage({ type: 'credit', bytes: owed } satisfies ToWorker);
+          port.postMessage({ type: 'credit', bytes: owed } satisfies ControlMessage);
           owed = 0;
         }
       } else if (error !== null) {
@@ -363,7 +357,7 @@ export function receiveRequestBody(port: MessagePort): ReadableStream<Uint8Array
       }
     },
     cancel() {
-      port.postMessage({ type: 'cancel' } satisfies ToWorker);
+      port.postMessage({ type: 'cancel' } satisfies ControlMessage);
       port.close();
     },
   }, { highWaterMark: 0 });

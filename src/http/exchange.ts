@@ -48,10 +48,6 @@ export class RequestExchange implements Exchange {
     return this.#abort.signal;
   }
 
-  get isSettled(): boolean {
-    return this.#state !== OPEN;
-  }
-
   onClientGone(callback: () => void): void {
     if (this.#state === GONE) callback();
     else if (this.#state === OPEN) (this.#onGone ??= []).push(callback);

@@ -22,8 +22,6 @@ export class IncomingBody {
   #state: typeof OPEN | typeof ENDED | typeof FAILED = OPEN;
   #error: Error | null = null;
   #sink: BodySink | null = null;
-  /** the consumer has asked for bytes: for 100 (Continue), which waits for it */
-  hasDemanded = false;
   /** the connection's: called when the consumer grants credit */
   onDemand: (() => void) | null = null;
   /** called as the consumer is given bytes */
@@ -32,10 +30,6 @@ export class IncomingBody {
   /** Bytes wait that the consumer has not asked for: the connection stops reading. */
   get isSaturated(): boolean {
     return this.#parts.length > 0 && this.#state === OPEN;
-  }
-
-  get isOpen(): boolean {
-    return this.#state === OPEN;
   }
 
   // ─── the connection's side ───
@@ -71,7 +65,6 @@ export class IncomingBody {
 
   grant(bytes: number): void {
     this.#credit += bytes;
-    this.hasDemanded = true;
     this.#deliver();
     this.onDemand?.();
   }
