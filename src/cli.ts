@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CONNECTION_CAP, DEFAULTS, defaultMaxConnections, parseDuration, parseSize, type ServerOptions } from './config.js';
 import { createServer } from './server.js';
+import { CertificateError } from './tls/certificates.js';
 import { MAX_CONCURRENCY } from './pool/pool-options.js';
 
 const USAGE = `Usage: spindle [options] [DIR]
@@ -38,11 +39,23 @@ Options:
   --follow-symlinks        serve links that lead outside DIR (default: 404)
   --cache-control VALUE    Cache-Control of file responses (default "public, max-age=0")
   --compress               compress text files above 1 KiB on the fly (br, gzip)
+  --tls-cert FILE          speak HTTPS with this certificate (PEM; with --tls-key).
+                           Give the pair more than once for several host names:
+                           each handshake gets the one its SNI name matches
+  --tls-key FILE           the private key of the --tls-cert before it (PEM)
+  --tls-key-passphrase-file FILE  passphrase of encrypted keys
+  --tls-min-version V      oldest TLS version accepted: 1.2 (default) or 1.3
+  --redirect-http PORT     with TLS: also listen for plain HTTP on PORT and
+                           redirect every request to HTTPS (308; not /healthz)
+  --hsts SECONDS           with TLS: send Strict-Transport-Security: max-age=SECONDS
   --help                   show this help
   --version                show the version
 
 SIZE is bytes, or a number with k, m or g (KiB, MiB, GiB). TIME is milliseconds,
-or a number with ms, s or m.`;
+or a number with ms, s or m.
+
+Signals: SIGINT, SIGTERM shut down gracefully; SIGHUP reloads the TLS
+certificates and keys for new connections.`;
 
 class UsageError extends Error {}
 
@@ -80,6 +93,12 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         'follow-symlinks': { type: 'boolean' },
         'cache-control': { type: 'string' },
         compress: { type: 'boolean' },
+        'tls-cert': { type: 'string', multiple: true },
+        'tls-key': { type: 'string', multiple: true },
+        'tls-key-passphrase-file': { type: 'string' },
+        'tls-min-version': { type: 'string' },
+        'redirect-http': { type: 'string' },
+        hsts: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -116,6 +135,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v.concurrency !== undefined) options.concurrency = count('--concurrency', v.concurrency, 1, MAX_CONCURRENCY);
   if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
   if (v.demo) options.demo = true;
+  parseTls(v, options);
 
   if (parsed.positionals.length > 1) throw new UsageError(`expected at most one directory, got ${parsed.positionals.length}`);
   const root = v.root ?? parsed.positionals[0];
@@ -139,6 +159,39 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
     }
   }
   return options;
+}
+
+const TLS_VERSIONS: Record<string, 'TLSv1.2' | 'TLSv1.3'> = { '1.2': 'TLSv1.2', '1.3': 'TLSv1.3', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
+
+interface TlsFlags {
+  'tls-cert'?: string[];
+  'tls-key'?: string[];
+  'tls-key-passphrase-file'?: string;
+  'tls-min-version'?: string;
+  'redirect-http'?: string;
+  hsts?: string;
+}
+
+function parseTls(v: TlsFlags, options: ServerOptions): void {
+  const certs = v['tls-cert'] ?? [];
+  const keys = v['tls-key'] ?? [];
+  if (certs.length !== keys.length) throw new UsageError(`give each --tls-cert its --tls-key (${certs.length} certificates, ${keys.length} keys)`);
+  if (certs.length === 0) {
+    for (const flag of ['tls-key-passphrase-file', 'tls-min-version', 'redirect-http', 'hsts'] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`--${flag} needs --tls-cert and --tls-key`);
+    }
+    return;
+  }
+  const passphraseFile = v['tls-key-passphrase-file'];
+  const passphrase = passphraseFile === undefined ? undefined : { file: passphraseFile };
+  let minVersion;
+  if (v['tls-min-version'] !== undefined) {
+    minVersion = TLS_VERSIONS[v['tls-min-version']];
+    if (minVersion === undefined) throw new UsageError(`invalid value for --tls-min-version: '${v['tls-min-version']}' (1.2 or 1.3)`);
+  }
+  options.tls = { certificates: certs.map((cert, i) => ({ cert, key: keys[i], passphrase })), minVersion };
+  if (v['redirect-http'] !== undefined) options.redirectHttpPort = count('--redirect-http', v['redirect-http'], 0, 65535);
+  if (v.hsts !== undefined) options.hstsMaxAge = count('--hsts', v.hsts, 0);
 }
 
 function count(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -183,7 +236,8 @@ async function main(): Promise<void> {
     server = createServer(options);
   } catch (err) {
     process.stderr.write(`spindle: ${(err as Error).message}\n`);
-    process.exit(2);
+    // A certificate that cannot be used is not a usage error: the flags were right.
+    process.exit(err instanceof CertificateError ? 1 : 2);
   }
   let address;
   try {
@@ -217,11 +271,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', () => {
+    if (server.config.tls === null) process.stderr.write('spindle: SIGHUP received: nothing to reload without --tls-cert\n');
+    else if (server.reloadTls()) process.stderr.write('spindle: SIGHUP received: certificates reloaded\n');
+  });
 
   // Announce only once the handlers are in place: a supervisor may signal as
   // soon as it reads this line, and an unhandled SIGINT/SIGTERM kills at once.
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  process.stdout.write(`Spindle listening on http://${host}:${address.port}\n`);
+  const scheme = server.config.tls === null ? 'http' : 'https';
+  process.stdout.write(`Spindle listening on ${scheme}://${host}:${address.port}\n`);
+  const redirect = server.redirectAddress();
+  if (redirect !== null) process.stdout.write(`Spindle redirecting http://${host}:${redirect.port} to HTTPS\n`);
 }
 
 main().catch((err: unknown) => {

@@ -6,6 +6,22 @@ import type { ParserLimits } from './http/request-parser.js';
 import { readOpenFileLimit } from './open-file-limit.js';
 import { MAX_CONCURRENCY } from './pool/pool-options.js';
 import type { StaticOptions } from './static/static-files.js';
+import type { CertificateSource } from './tls/certificates.js';
+import type { TlsSettings } from './tls/tls-front.js';
+
+/** HTTPS: one certificate and its key, or several chosen by each handshake's SNI name. */
+export interface TlsOptions {
+  /** the certificate (chain): PEM text, or the path of a PEM file */
+  cert?: string;
+  /** its private key: PEM text, or the path of a PEM file */
+  key?: string;
+  /** the key's passphrase, or `{ file }` to read it from a file */
+  passphrase?: string | { file: string };
+  /** more pairs, after cert and key; the first pair of all answers handshakes that name no host it covers */
+  certificates?: CertificateSource[];
+  /** the oldest TLS version accepted (default TLSv1.2) */
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+}
 
 /** Options of {@link createServer}; every field has a default. */
 export interface ServerOptions {
@@ -69,6 +85,12 @@ export interface ServerOptions {
    * pool: for fast, non-blocking code only, since it runs between socket reads.
    */
   handler?: Handler;
+  /** speak HTTPS on the listening port */
+  tls?: TlsOptions;
+  /** with tls: also listen for plain HTTP on this port and redirect every request (308) to HTTPS; 0 picks a free port */
+  redirectHttpPort?: number;
+  /** with tls: send Strict-Transport-Security with this max-age (seconds) on every HTTPS response */
+  hstsMaxAge?: number;
   /** where errors are reported (default: stderr) */
   log?: (message: string) => void;
 }
@@ -88,6 +110,10 @@ export interface ServerConfig {
   concurrency: number;
   queueSize: number;
   jobTimeoutMs: number;
+  /** null: plain HTTP */
+  tls: TlsSettings | null;
+  redirectHttpPort: number | null;
+  hstsMaxAge: number | null;
   log: (message: string) => void;
 }
 
@@ -108,7 +134,10 @@ export const DEFAULTS = {
   concurrency: 256,
   queueSize: 1024,
   jobTimeoutMs: 30_000,
+  tlsMinVersion: 'TLSv1.2',
 } as const;
+
+const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 /**
  * The default connection cap: 90 % of the soft open-file limit (RLIMIT_NOFILE),
@@ -150,11 +179,33 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     concurrency: integer('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, MAX_CONCURRENCY),
     queueSize: integer('queueSize', options.queueSize ?? DEFAULTS.queueSize, 0),
     jobTimeoutMs: integer('jobTimeoutMs', options.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs, 0),
+    tls: resolveTls(options.tls),
+    redirectHttpPort: options.redirectHttpPort === undefined ? null : integer('redirectHttpPort', options.redirectHttpPort, 0, 65535),
+    hstsMaxAge: options.hstsMaxAge === undefined ? null : integer('hstsMaxAge', options.hstsMaxAge, 0),
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),
   };
+  if (config.tls === null && config.redirectHttpPort !== null) throw new RangeError('redirectHttpPort needs tls');
+  if (config.tls === null && config.hstsMaxAge !== null) throw new RangeError('hstsMaxAge needs tls');
   if (typeof config.host !== 'string' || config.host === '') throw new RangeError('host must be a non-empty string');
   if (options.static?.cacheValidityMs !== undefined) integer('static.cacheValidityMs', options.static.cacheValidityMs, 0);
   return config;
+}
+
+function resolveTls(options: TlsOptions | undefined): TlsSettings | null {
+  if (options === undefined) return null;
+  const certificates: CertificateSource[] = [];
+  if (options.cert !== undefined || options.key !== undefined) {
+    if (typeof options.cert !== 'string' || typeof options.key !== 'string') throw new RangeError('tls needs both cert and key');
+    certificates.push({ cert: options.cert, key: options.key, passphrase: options.passphrase });
+  }
+  for (const pair of options.certificates ?? []) {
+    if (typeof pair?.cert !== 'string' || typeof pair.key !== 'string') throw new RangeError('each of tls.certificates needs cert and key');
+    certificates.push(pair);
+  }
+  if (certificates.length === 0) throw new RangeError('tls needs a certificate and its key');
+  const minVersion = options.minVersion ?? DEFAULTS.tlsMinVersion;
+  if (!TLS_VERSIONS.includes(minVersion)) throw new RangeError(`tls.minVersion must be one of ${TLS_VERSIONS.join(', ')}, got ${String(minVersion)}`);
+  return { certificates, minVersion };
 }
 
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

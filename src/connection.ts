@@ -47,6 +47,20 @@ export interface ConnectionHost {
   onConnectionBusy(connection: Connection): void;
 }
 
+/** What differs between connections of one server: the TLS ones are checked against their certificate. */
+export interface ConnectionOptions {
+  /**
+   * Answers a request in place of its handler, or returns null to let the
+   * handler answer: 421 for a host the connection's certificate does not
+   * cover, 400 for plain HTTP on an HTTPS port. `close` ends the connection after it.
+   */
+  screen?: (request: HttpRequest) => { response: HttpResponse; close: boolean } | null;
+  /** header lines added to every response (HSTS), already serialized: "Name: value\r\n" */
+  extraHead?: string;
+}
+
+const NO_OPTIONS: ConnectionOptions = {};
+
 interface Slot {
   /** null for a canned error answer to bytes that did not parse */
   request: HttpRequest | null;
@@ -69,6 +83,7 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 export class Connection {
   readonly socket: Socket;
   #host: ConnectionHost;
+  #options: ConnectionOptions;
   #config: ConnectionConfig;
   #parser: RequestParser;
   #writer: ResponseWriter;
@@ -134,9 +149,10 @@ export class Connection {
     connection.#onTimeout();
   }
 
-  constructor(socket: Socket, host: ConnectionHost) {
+  constructor(socket: Socket, host: ConnectionHost, options: ConnectionOptions = NO_OPTIONS) {
     this.socket = socket;
     this.#host = host;
+    this.#options = options;
     this.#config = host.config;
     this.#parser = new RequestParser(host.config.limits);
     this.#writer = new ResponseWriter(socket, host.config.sendTimeoutMs);
@@ -338,10 +354,16 @@ export class Connection {
     const slot: Slot = { request, response: null, exchange };
     this.#queue.push(slot);
     let result: HttpResponse | Promise<HttpResponse>;
-    try {
-      result = this.#host.handle(request, exchange);
-    } catch (err) {
-      result = this.#handlerFailed(request, err);
+    const screened = this.#options.screen?.(request) ?? null;
+    if (screened !== null) {
+      if (screened.close) this.#isClosing = true;
+      result = screened.response;
+    } else {
+      try {
+        result = this.#host.handle(request, exchange);
+      } catch (err) {
+        result = this.#handlerFailed(request, err);
+      }
     }
     if (result instanceof Promise) {
       result.then(
@@ -421,7 +443,7 @@ export class Connection {
     if (this.#receiving?.slot === slot && (isWhole || framing === FRAMING_NONE)) keepAlive = false;
     let head: string;
     try {
-      head = serializeHead(response, { versionMinor, keepAlive, framing, contentLength: length });
+      head = serializeHead(response, { versionMinor, keepAlive, framing, contentLength: length, extraHead: this.#options.extraHead });
     } catch (err) {
       this.#host.log(`spindle: invalid response${requestLine(request)}: ${describe(err)}`);
       this.#writeResponse(slot, errorResponse(500));

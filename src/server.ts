@@ -10,6 +10,9 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from './config.j
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Handler } from './http/exchange.js';
 import { Listener } from './listener.js';
+import { createRedirect } from './tls/redirect.js';
+import { PLAIN_HTTP_ON_HTTPS, httpsOptions } from './tls/https-connections.js';
+import { PendingSocket, TlsFront } from './tls/tls-front.js';
 import { createRouter } from './router.js';
 import { ThreadPool, type PoolStats } from './pool/thread-pool.js';
 import { StaticFiles } from './static/static-files.js';
@@ -27,7 +30,13 @@ export class Server {
   /** the pool running the application; null with an inline handler */
   readonly pool: ThreadPool | null;
   #listener: Listener;
-  #connections = new Set<Connection>();
+  /** with tls: the certificates, and the first steps of each accepted socket */
+  #tls: TlsFront | null;
+  /** with redirectHttpPort: the plain-HTTP listener that sends everyone to HTTPS */
+  #redirectListener: Listener | null = null;
+  #redirectHost: ConnectionHost | null = null;
+  /** open connections, and (with tls) accepted sockets whose first byte is awaited */
+  #connections = new Set<Connection | PendingSocket>();
   /** the idle ones among #connections, in the order they became idle: the one idle longest first */
   #idleConnections = new Set<Connection>();
   /** a refusal at the cap has been logged; logged again once the count falls below the cap */
@@ -40,6 +49,8 @@ export class Server {
   constructor(options: ServerOptions = {}) {
     this.config = resolveConfig(options);
     const config = this.config;
+    // First, as a certificate that cannot be used is a start-up error (CertificateError).
+    this.#tls = config.tls === null ? null : new TlsFront(config.tls, config.log);
     // First, as it may throw (no such directory) before any thread is started.
     const staticFiles = options.static === undefined ? null : new StaticFiles(options.static);
     let app: Handler | null = null;
@@ -65,7 +76,7 @@ export class Server {
         log: config.log,
       });
       app = createAppDispatcher(this.pool, {
-        scheme: 'http',
+        scheme: this.#tls === null ? 'http' : 'https',
         fallbackAuthority: () => {
           const address = this.address();
           return address === null ? config.host : `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -91,6 +102,10 @@ export class Server {
       onConnectionBusy: (connection) => idleConnections.delete(connection),
     };
     this.#listener = new Listener(this.#onConnection, config.log);
+    if (config.redirectHttpPort !== null) {
+      this.#redirectHost = { ...this.#host, handle: createRedirect(router, () => this.address()?.port ?? config.port), streamsRequestBodies: false };
+      this.#redirectListener = new Listener(this.#onRedirectConnection, config.log);
+    }
   }
 
   get isShuttingDown(): boolean {
@@ -126,9 +141,14 @@ export class Server {
       }
     }
     try {
-      return await this.#listener.listen(this.config.port, this.config.host);
+      const address = await this.#listener.listen(this.config.port, this.config.host);
+      if (this.#redirectListener !== null) await this.#redirectListener.listen(this.config.redirectHttpPort!, this.config.host);
+      this.#tls?.logCertificates('certificate');
+      return address;
     } catch (err) {
       // A failed listen stops the workers too, or they would keep the process alive.
+      this.#listener.close();
+      this.#redirectListener?.close();
       if (this.pool !== null) await this.pool.terminate();
       throw err;
     }
@@ -137,6 +157,21 @@ export class Server {
   /** Where the server listens, also while it backs off from a shortage of file descriptors; null once closed. */
   address(): AddressInfo | null {
     return this.#listener.address();
+  }
+
+  /** Where the plain-HTTP redirect listens (redirectHttpPort); null without one. */
+  redirectAddress(): AddressInfo | null {
+    return this.#redirectListener?.address() ?? null;
+  }
+
+  /**
+   * Reads the certificate and key files again and uses them for new
+   * handshakes (SIGHUP); established connections keep theirs. False when
+   * there is no TLS, or a pair failed to load (logged; the old ones stay).
+   */
+  reloadTls(): boolean {
+    if (this.#tls === null) return false;
+    return this.#tls.reload();
   }
 
   /**
@@ -167,6 +202,7 @@ export class Server {
         void this.pool.close().then(() => finish(false));
       };
       this.#listener.close();
+      this.#redirectListener?.close();
       if (this.#connections.size === 0) return joinPool();
       this.#onAllClosed = joinPool;
       for (const connection of [...this.#connections]) connection.shutdown();
@@ -175,9 +211,42 @@ export class Server {
   }
 
   #onConnection = (socket: Socket): void => {
+    if (!this.#admit(socket)) return;
+    const tls = this.#tls;
+    if (tls === null) {
+      this.#connections.add(new Connection(socket, this.#host));
+      return;
+    }
+    const config = this.config;
+    const pending = tls.accept(socket, config.headerTimeoutMs, {
+      secure: (tlsSocket, certificate) => this.#promote(pending, new Connection(tlsSocket, this.#host, httpsOptions(certificate, config.hstsMaxAge))),
+      plain: (raw) => {
+        this.#promote(pending, new Connection(raw, this.#host, PLAIN_HTTP_ON_HTTPS));
+        raw.resume();
+      },
+    });
+    this.#connections.add(pending);
+    socket.once('close', () => {
+      // false once promoted: the Connection reports its own close
+      if (this.#connections.delete(pending) && this.#connections.size === 0) this.#onAllClosed?.();
+    });
+  };
+
+  #onRedirectConnection = (socket: Socket): void => {
+    if (this.#admit(socket)) this.#connections.add(new Connection(socket, this.#redirectHost!));
+  };
+
+  /** A socket whose first byte has come takes its place as a Connection. */
+  #promote(pending: PendingSocket, connection: Connection): void {
+    this.#connections.delete(pending);
+    this.#connections.add(connection);
+  }
+
+  /** Whether a new socket may become a connection: not while shutting down, and within the cap. */
+  #admit(socket: Socket): boolean {
     if (this.#isShuttingDown) {
       socket.destroy();
-      return;
+      return false;
     }
     const cap = this.config.maxConnections;
     if (this.#connections.size < cap) this.#hasLoggedCap = false;
@@ -185,10 +254,10 @@ export class Server {
       if (!this.#hasLoggedCap) this.config.log(`spindle: ${cap} connections open (the cap) and none idle: closing new connections until one is free`);
       this.#hasLoggedCap = true;
       socket.destroy();
-      return;
+      return false;
     }
-    this.#connections.add(new Connection(socket, this.#host));
-  };
+    return true;
+  }
 
   /**
    * At the cap, a new connection takes the place of the connection idle

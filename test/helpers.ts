@@ -435,7 +435,7 @@ export async function startCli(t: TestContext, args: string[], options: StartCli
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`CLI did not print its listening line; stdout: ${stdout}; stderr: ${stderr}`)), PATIENCE_MS * 2);
     const onData = (): void => {
-      const m = /Spindle listening on (http:\/\/\S+)\n/.exec(stdout);
+      const m = /Spindle listening on (https?:\/\/\S+)\n/.exec(stdout);
       if (m === null) return;
       clearTimeout(timer);
       child.stdout.off('data', onData);

@@ -82,6 +82,8 @@ export interface HeadOptions {
   keepAlive: boolean;
   framing: Framing;
   contentLength: number;
+  /** header lines the server adds to every response, serialized ("Name: value\r\n") */
+  extraHead?: string;
 }
 
 /**
@@ -112,6 +114,7 @@ export function serializeHead(response: HttpResponse, options: HeadOptions): str
     head += `${name}: ${value}\r\n`;
   }
   if (!hasDate) head += `Date: ${currentDate()}\r\n`;
+  if (options.extraHead !== undefined) head += options.extraHead;
   switch (options.framing) {
     case FRAMING_LENGTH:
       head += `Content-Length: ${options.contentLength}\r\n`;
