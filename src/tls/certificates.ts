@@ -35,9 +35,8 @@ export interface ContextSettings {
 export class CertificateError extends Error {}
 
 /**
- * Only what is needed and nothing that an attacker may use: no
- * renegotiation (a client-initiated one costs the server a full handshake,
- * and TLS 1.3 has none), and the server's cipher preference.
+ * No renegotiation: a client-initiated one costs the server a full
+ * handshake for free (a denial-of-service lever), and TLS 1.3 has none.
  */
 const SECURE_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION;
 
@@ -64,9 +63,10 @@ function loadCertificate(source: CertificateSource, index: number, settings: Con
   try {
     key = createPrivateKey({ key: keyPem, passphrase });
   } catch (err) {
-    const reason = passphrase === undefined && /passphrase|encrypted|bad decrypt/i.test(firstLine(err))
-      ? 'the key is encrypted: give its passphrase (--tls-key-passphrase-file)'
-      : firstLine(err);
+    const isEncrypted = /ENCRYPTED/.test(keyPem);
+    const reason = isEncrypted && passphrase === undefined ? 'the key is encrypted: give its passphrase (--tls-key-passphrase-file)'
+      : isEncrypted ? 'the key is encrypted and the passphrase does not open it'
+        : firstLine(err);
     throw new CertificateError(`${label}: cannot read its key: ${reason}`);
   }
   if (!certificate.checkPrivateKey(key)) throw new CertificateError(`${label}: the key does not match the certificate`);
