@@ -21,6 +21,8 @@ import { disallowedMethodStatus } from '../http/methods.js';
 import { EVENTS_PAGE, HELLO_PAGE, NOT_FOUND_PAGE } from './pages.js';
 
 const HTML = 'text/html; charset=utf-8';
+/** The pages' headers: nosniff, so a browser never takes them for anything but HTML. */
+const PAGE = { 'content-type': HTML, 'x-content-type-options': 'nosniff' };
 const TEXT = 'text/plain; charset=utf-8';
 const MAX_MS = 600_000;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -143,7 +145,7 @@ export default {
     switch (url.pathname) {
       case '/':
         if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
-        return new Response(HELLO_PAGE, { headers: { 'content-type': HTML } });
+        return new Response(HELLO_PAGE, { headers: PAGE });
       case '/sleep': {
         if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
         const ms = msParam(url, 5000);
@@ -172,7 +174,7 @@ export default {
         return events(intParam(url, 'count', 0), msParam(url, 1000, 'interval'));
       case '/events/page':
         if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
-        return new Response(EVENTS_PAGE, { headers: { 'content-type': HTML } });
+        return new Response(EVENTS_PAGE, { headers: PAGE });
       case '/stream':
         if (method !== 'GET' && method !== 'HEAD') return notAllowed(method, 'GET, HEAD');
         return generated(intParam(url, 'bytes', 1 << 20), Math.max(1, Math.min(intParam(url, 'chunk', 65536), 1 << 24)));
@@ -182,7 +184,7 @@ export default {
       case '/panic':
         throw new Error('panic requested by GET /panic');
       default:
-        return new Response(NOT_FOUND_PAGE, { status: 404, headers: { 'content-type': HTML } });
+        return new Response(NOT_FOUND_PAGE, { status: 404, headers: PAGE });
     }
   },
 };

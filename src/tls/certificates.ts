@@ -40,6 +40,20 @@ export class CertificateError extends Error {}
  */
 const SECURE_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION;
 
+/**
+ * Mozilla's "intermediate" profile (without its DHE suites, which need
+ * Diffie-Hellman parameters): Node's default list less the CBC and
+ * non-forward-secret suites that its "HIGH" brings in. Every suite is an
+ * AEAD with an ephemeral key exchange; any browser of the last ten years and
+ * curl, wget and Node share at least one of them.
+ */
+export const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 const PEM_MARK = '-----BEGIN';
 
 /** Loads every pair, in order; throws CertificateError for the first that fails. */
@@ -79,6 +93,7 @@ function loadCertificate(source: CertificateSource, index: number, settings: Con
       key: keyPem,
       passphrase,
       minVersion: settings.minVersion,
+      ciphers: CIPHERS,
       secureOptions: SECURE_OPTIONS,
       honorCipherOrder: true,
     });

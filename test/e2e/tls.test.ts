@@ -130,12 +130,15 @@ test('ALPN: http/1.1 is chosen; a client offering only h2 is refused with no_app
   assert.ok(logs.some((line) => /TLS handshake failed \(ERR_SSL_NO_APPLICATION_PROTOCOL\)/.test(line)), logs.join('\n'));
 });
 
-test('TLS 1.2 and 1.3 only by default; minVersion TLSv1.3 refuses 1.2', async (t) => {
+test('TLS 1.2 and 1.3 only by default, forward-secret AEAD suites only; minVersion TLSv1.3 refuses 1.2', async (t) => {
   const { a } = certs();
   const { port } = await startServer(t, { tls: a, threads: 1 });
   assert.equal((await tlsConnect(port)).getProtocol(), 'TLSv1.3');
   assert.equal((await tlsConnect(port, { maxVersion: 'TLSv1.2' })).getProtocol(), 'TLSv1.2');
   await assert.rejects(tlsConnect(port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }));
+  // Forward-secret AEAD suites only: a TLS 1.2 client with nothing but CBC or static-RSA suites is refused.
+  await assert.rejects(tlsConnect(port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:AES128-GCM-SHA256' }));
+  assert.equal((await tlsConnect(port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' })).getCipher().name, 'ECDHE-ECDSA-CHACHA20-POLY1305');
   const strict = await startServer(t, { tls: { ...a, minVersion: 'TLSv1.3' }, threads: 1 });
   await assert.rejects(tlsConnect(strict.port, { maxVersion: 'TLSv1.2' }));
   assert.equal((await tlsConnect(strict.port)).getProtocol(), 'TLSv1.3');
