@@ -29,6 +29,11 @@ export interface LoadedCertificate {
 
 export interface ContextSettings {
   minVersion: SecureVersion;
+  /**
+   * 48 random bytes that encrypt session tickets, shared by every context:
+   * a ticket resumes under whichever certificate SNI picks, and after a reload.
+   */
+  ticketKeys: Buffer;
 }
 
 /** A certificate or key that cannot be used; the message is one line for the log. */
@@ -96,6 +101,7 @@ function loadCertificate(source: CertificateSource, index: number, settings: Con
       ciphers: CIPHERS,
       secureOptions: SECURE_OPTIONS,
       honorCipherOrder: true,
+      ticketKeys: settings.ticketKeys,
     });
   } catch (err) {
     throw new CertificateError(`${label}: ${firstLine(err)}`);

@@ -11,11 +11,12 @@
 //
 // nginx peeks at the first byte the same way (ngx_http_ssl_handshake) and
 // answers plain HTTP with its internal 497, sent as 400.
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureVersion } from 'node:tls';
 import {
   CertificateError, chooseCertificate, describeCertificate, loadCertificates,
-  type CertificateSource, type LoadedCertificate,
+  type CertificateSource, type ContextSettings, type LoadedCertificate,
 } from './certificates.js';
 
 /** TLS record type of a handshake message: the first byte of every ClientHello. */
@@ -67,6 +68,7 @@ export class PendingSocket {
 
 export class TlsFront {
   #settings: TlsSettings;
+  #contextSettings: ContextSettings;
   #certificates: LoadedCertificate[];
   #log: (message: string) => void;
   /** causes of failed handshakes already logged: each is logged once, not once per connection */
@@ -78,7 +80,9 @@ export class TlsFront {
   constructor(settings: TlsSettings, log: (message: string) => void) {
     this.#settings = settings;
     this.#log = log;
-    this.#certificates = loadCertificates(settings.certificates, settings);
+    // The process's ticket keys live as long as it does, as with nginx's default.
+    this.#contextSettings = { minVersion: settings.minVersion, ticketKeys: randomBytes(48) };
+    this.#certificates = loadCertificates(settings.certificates, this.#contextSettings);
   }
 
   get certificates(): readonly LoadedCertificate[] {
@@ -102,7 +106,7 @@ export class TlsFront {
   reload(): boolean {
     let loaded;
     try {
-      loaded = loadCertificates(this.#settings.certificates, this.#settings);
+      loaded = loadCertificates(this.#settings.certificates, this.#contextSettings);
     } catch (err) {
       if (!(err instanceof CertificateError)) throw err;
       this.#log(`spindle: TLS reload failed, still using the certificates loaded before: ${err.message}`);

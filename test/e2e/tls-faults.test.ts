@@ -85,6 +85,7 @@ test('reloadTls: new handshakes get the new pair, an open connection keeps worki
   copyFileSync(a.key, live.key);
   const { server, port, logs } = await startServer(t, { tls: live, threads: 1 });
   const open = await connectTls(t, port);
+  const ticket = new Promise<Buffer>((resolve) => open.socket.once('session', resolve));
   await open.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
   assertResponse(await open.readResponse(), 200);
 
@@ -97,6 +98,10 @@ test('reloadTls: new handshakes get the new pair, an open connection keeps worki
   fresh.destroy();
   await open.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
   assertResponse(await open.readResponse(), 200); // still the old certificate's connection: localhost is covered
+  // A ticket issued before the reload still resumes: the ticket keys outlive it.
+  const resumed = await tlsConnect(port, { session: await ticket, servername: 'b.test' });
+  assert.equal(resumed.isSessionReused(), true);
+  resumed.destroy();
 
   // A key that does not match its certificate: the old pair stays, one line says why.
   copyFileSync(a.key, live.key);
