@@ -85,6 +85,25 @@ test('streamed responses and uploads work over TLS', async (t) => {
   assert.match(up.stdout, /4194304/);
 });
 
+test('static files over HTTPS: whole, by range, and conditional', async (t) => {
+  const { a, ca } = certs();
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'spindle-tls-static-'));
+  const content = Buffer.alloc(300_000, 'f');
+  writeFileSync(path.join(root, 'file.bin'), content);
+  const { port } = await startServer(t, { tls: a, static: { root } });
+  const url = `https://localhost:${port}/file.bin`;
+  const whole = await runCurl(['-sS', '--cacert', ca, '-o', '/dev/null', '-w', '%{http_code} %{size_download}', url]);
+  assert.equal(whole.stdout, '200 300000', whole.stderr);
+  const range = await runCurl(['-sS', '--cacert', ca, '-r', '100-199', '-w', ' %{http_code}', url]);
+  assert.equal(range.stdout, 'f'.repeat(100) + ' 206', range.stderr);
+  const etag = /etag: (\S+)/i.exec((await runCurl(['-sS', '--cacert', ca, '-I', url])).stdout)![1];
+  const conditional = await runCurl(['-sS', '--cacert', ca, '-o', '/dev/null', '-w', '%{http_code}', '-H', `If-None-Match: ${etag}`, url]);
+  assert.equal(conditional.stdout, '304', conditional.stderr);
+});
+
 test('SNI chooses the certificate whose names match, the first one otherwise', async (t) => {
   const { a, b } = certs();
   const { port } = await startServer(t, { tls: { certificates: [a, b] }, threads: 1 });
