@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CONNECTION_CAP, DEFAULTS, defaultMaxConnections, parseDuration, parseSize, type ServerOptions } from './config.js';
 import { createServer } from './server.js';
+import { AccessLogError } from './observe/access-log.js';
 import { CertificateError } from './tls/certificates.js';
 import { MAX_CONCURRENCY } from './pool/pool-options.js';
 
@@ -48,6 +49,9 @@ Options:
   --redirect-http PORT     with TLS: also listen for plain HTTP on PORT and
                            redirect every request to HTTPS (308; not /healthz)
   --hsts SECONDS           with TLS: send Strict-Transport-Security: max-age=SECONDS
+  --access-log DEST        one line per request to DEST: - (stdout, the default),
+                           a file (appended to; SIGUSR1 reopens it), or off
+  --log-format FORMAT      combined (nginx's, the default) or json
   --help                   show this help
   --version                show the version
 
@@ -55,7 +59,7 @@ SIZE is bytes, or a number with k, m or g (KiB, MiB, GiB). TIME is milliseconds,
 or a number with ms, s or m.
 
 Signals: SIGINT, SIGTERM shut down gracefully; SIGHUP reloads the TLS
-certificates and keys for new connections.`;
+certificates and keys for new connections; SIGUSR1 reopens the access log.`;
 
 class UsageError extends Error {}
 
@@ -99,6 +103,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         'tls-min-version': { type: 'string' },
         'redirect-http': { type: 'string' },
         hsts: { type: 'string' },
+        'access-log': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -136,6 +142,13 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
   if (v.demo) options.demo = true;
   parseTls(v, options);
+  // As nginx, Apache, http-server and serve do, a line per request by default.
+  const accessLog = v['access-log'] ?? '-';
+  const format = v['log-format'] ?? 'combined';
+  if (accessLog === '') throw new UsageError("invalid value for --access-log: ''");
+  if (format !== 'combined' && format !== 'json') throw new UsageError(`invalid value for --log-format: '${format}' (combined or json)`);
+  if (accessLog !== 'off') options.accessLog = { path: accessLog, format };
+  else if (v['log-format'] !== undefined) throw new UsageError('--log-format needs an access log (not --access-log off)');
 
   if (parsed.positionals.length > 1) throw new UsageError(`expected at most one directory, got ${parsed.positionals.length}`);
   const root = v.root ?? parsed.positionals[0];
@@ -236,8 +249,8 @@ async function main(): Promise<void> {
     server = createServer(options);
   } catch (err) {
     process.stderr.write(`spindle: ${(err as Error).message}\n`);
-    // A certificate that cannot be used is not a usage error: the flags were right.
-    process.exit(err instanceof CertificateError ? 1 : 2);
+    // A certificate or log file that cannot be used is not a usage error: the flags were right.
+    process.exit(err instanceof CertificateError || err instanceof AccessLogError ? 1 : 2);
   }
   let address;
   try {
@@ -271,6 +284,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGUSR1', () => server.accessLog?.reopen());
   process.on('SIGHUP', () => {
     if (server.config.tls === null) process.stderr.write('spindle: SIGHUP received: nothing to reload without --tls-cert\n');
     else if (server.reloadTls()) process.stderr.write('spindle: SIGHUP received: certificates reloaded\n');

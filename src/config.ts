@@ -8,6 +8,7 @@ import { MAX_CONCURRENCY } from './pool/pool-options.js';
 import type { StaticOptions } from './static/static-files.js';
 import type { CertificateSource } from './tls/certificates.js';
 import type { TlsSettings } from './tls/tls-front.js';
+import type { LogFormat } from './observe/log-format.js';
 
 /** HTTPS: one certificate and its key, or several chosen by each handshake's SNI name. */
 export interface TlsOptions {
@@ -91,6 +92,12 @@ export interface ServerOptions {
   redirectHttpPort?: number;
   /** with tls: send Strict-Transport-Security with this max-age (seconds) on every HTTPS response */
   hstsMaxAge?: number;
+  /**
+   * One line per request: `path` is a file (appended to, created 0640) or
+   * '-' for stdout; `format` is nginx's 'combined' (default) or 'json'.
+   * Default: no access log (the command line's default is '-').
+   */
+  accessLog?: { path: string; format?: LogFormat };
   /** where errors are reported (default: stderr) */
   log?: (message: string) => void;
 }
@@ -114,6 +121,7 @@ export interface ServerConfig {
   tls: TlsSettings | null;
   redirectHttpPort: number | null;
   hstsMaxAge: number | null;
+  accessLog: { path: string; format: LogFormat } | null;
   log: (message: string) => void;
 }
 
@@ -182,6 +190,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     tls: resolveTls(options.tls),
     redirectHttpPort: options.redirectHttpPort === undefined ? null : integer('redirectHttpPort', options.redirectHttpPort, 0, 65535),
     hstsMaxAge: options.hstsMaxAge === undefined ? null : integer('hstsMaxAge', options.hstsMaxAge, 0),
+    accessLog: resolveAccessLog(options.accessLog),
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),
   };
   if (config.tls === null && config.redirectHttpPort !== null) throw new RangeError('redirectHttpPort needs tls');
@@ -189,6 +198,14 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (typeof config.host !== 'string' || config.host === '') throw new RangeError('host must be a non-empty string');
   if (options.static?.cacheValidityMs !== undefined) integer('static.cacheValidityMs', options.static.cacheValidityMs, 0);
   return config;
+}
+
+function resolveAccessLog(options: ServerOptions['accessLog']): ServerConfig['accessLog'] {
+  if (options === undefined) return null;
+  if (typeof options.path !== 'string' || options.path === '') throw new RangeError('accessLog.path must be a file path or "-"');
+  const format = options.format ?? 'combined';
+  if (format !== 'combined' && format !== 'json') throw new RangeError(`accessLog.format must be combined or json, got ${String(format)}`);
+  return { path: options.path, format };
 }
 
 function resolveTls(options: TlsOptions | undefined): TlsSettings | null {

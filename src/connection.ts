@@ -15,9 +15,11 @@ import { HttpError } from './http/http-error.js';
 import { IncomingBody } from './http/incoming-body.js';
 import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
 import {
-  FRAMING_CLOSE, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
+  FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
   type Framing, type HttpResponse,
 } from './http/response.js';
+import { adoptRequestId, newRequestId } from './http/request-id.js';
+import { newFacts, type RequestFacts, type RequestObserver } from './observe/request-record.js';
 import { ResponseWriter, releaseBody } from './response-writer.js';
 
 export interface ConnectionConfig {
@@ -39,6 +41,8 @@ export interface ConnectionHost {
    * its handler at once, the body following through exchange.body
    */
   readonly streamsRequestBodies: boolean;
+  /** told of every request once it is over (the access log, the metrics); null: nobody is */
+  readonly observer: RequestObserver | null;
   log(message: string): void;
   onConnectionClose(connection: Connection): void;
   /** the connection has nothing to do: no request has begun, nothing is left to write (a new connection too) */
@@ -67,6 +71,13 @@ interface Slot {
   response: HttpResponse | null;
   /** what the handler was given; null with the canned error answer */
   exchange: RequestExchange | null;
+  facts: RequestFacts;
+  /** with a canned error answer: the request line, if the bytes got that far */
+  requestLine: string | null;
+  /** when its first bytes arrived (performance.now()), for the observer */
+  startedAt: number;
+  /** the observer has been told */
+  isRecorded: boolean;
 }
 
 // The connection's one timer serves several deadlines, one at a time.
@@ -78,6 +89,8 @@ const TIMER_LINGER = 4; // closing: discard what the client still sends, then de
 type TimerKind = typeof TIMER_NONE | typeof TIMER_KEEPALIVE | typeof TIMER_HEADER | typeof TIMER_BODY | typeof TIMER_LINGER;
 
 const LINGER_MS = 2000;
+/** nginx's status for a request whose client left before its response began */
+const CLIENT_GONE = 499;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 export class Connection {
@@ -108,6 +121,10 @@ export class Connection {
   /** as last reported to the host: onConnectionIdle, then onConnectionBusy, and so on */
   #isIdle = false;
   #requestCount = 0;
+  /** when the bytes of the request being read began to arrive (performance.now()); kept only with an observer */
+  #requestStartedAt = 0;
+  /** the client's address, read at accept (a closed socket has none); only with an observer */
+  #remoteAddress = '-';
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind = TIMER_NONE;
   #timerMs = 0;
@@ -169,6 +186,10 @@ export class Connection {
     socket.on('timeout', Connection.#socketTimeoutListener);
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
     this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
+    if (host.observer !== null) {
+      this.#remoteAddress = socket.remoteAddress ?? '-';
+      this.#requestStartedAt = performance.now();
+    }
     this.#isIdle = true;
     host.onConnectionIdle(this);
   }
@@ -195,6 +216,7 @@ export class Connection {
       this.#isIdle = false;
       this.#host.onConnectionBusy(this);
     }
+    if (this.#host.observer !== null && this.#parser.isIdle) this.#requestStartedAt = performance.now();
     this.#parser.push(chunk);
     this.socket.cork();
     this.#processRequests();
@@ -225,11 +247,19 @@ export class Connection {
     this.#isEnded = true;
     this.#isClosing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#streaming?.exchange?.clientGone();
+    const streaming = this.#streaming;
+    if (streaming !== null) {
+      streaming.exchange?.clientGone();
+      // Its head went out: the log has its status and the bytes that did.
+      this.#record(streaming, streaming.response!.status, this.#writer.streamedBytes);
+    }
     this.#streaming = null;
     this.#receiving?.body.fail(new Error('the client went away before the request body ended'));
     this.#receiving = null;
-    for (const slot of this.#queue) slot.exchange?.clientGone();
+    for (const slot of this.#queue) {
+      slot.exchange?.clientGone();
+      if (slot.request !== null) this.#record(slot, CLIENT_GONE, 0);
+    }
     this.#queue.length = 0;
     this.#host.onConnectionClose(this);
   }
@@ -350,8 +380,9 @@ export class Connection {
     this.#requestCount++;
     if (body === null) this.#isContinueOwed = false; // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
-    const exchange = new RequestExchange(body);
-    const slot: Slot = { request, response: null, exchange };
+    const facts = newFacts(adoptRequestId(request));
+    const exchange = new RequestExchange(facts, body);
+    const slot: Slot = { request, response: null, exchange, facts, requestLine: null, startedAt: this.#requestStartedAt, isRecorded: false };
     this.#queue.push(slot);
     let result: HttpResponse | Promise<HttpResponse>;
     const screened = this.#options.screen?.(request) ?? null;
@@ -406,7 +437,11 @@ export class Connection {
       receiving.body.fail(httpError);
       if (this.#queue.includes(receiving.slot)) receiving.slot.response = errorResponse(httpError.status);
     } else {
-      this.#queue.push({ request: null, response: errorResponse(httpError.status), exchange: null });
+      this.#queue.push({
+        request: null, response: errorResponse(httpError.status), exchange: null,
+        facts: newFacts(newRequestId()), requestLine: this.#host.observer === null ? null : this.#parser.requestLine,
+        startedAt: this.#requestStartedAt, isRecorded: false,
+      });
     }
     this.#writeReadyResponses();
     this.#afterProgress();
@@ -443,7 +478,9 @@ export class Connection {
     if (this.#receiving?.slot === slot && (isWhole || framing === FRAMING_NONE)) keepAlive = false;
     let head: string;
     try {
-      head = serializeHead(response, { versionMinor, keepAlive, framing, contentLength: length, extraHead: this.#options.extraHead });
+      head = serializeHead(response, {
+        versionMinor, keepAlive, framing, contentLength: length, extraHead: this.#options.extraHead, requestId: slot.facts.requestId,
+      });
     } catch (err) {
       this.#host.log(`spindle: invalid response${requestLine(request)}: ${describe(err)}`);
       this.#writeResponse(slot, errorResponse(500));
@@ -452,13 +489,13 @@ export class Connection {
     if (!keepAlive) this.#isClosing = true;
     if (isWhole) {
       this.#writer.writeWhole(head, body, framing, length);
-      this.#finish(slot);
+      this.#finish(slot, framing === FRAMING_LENGTH ? length : 0);
       return;
     }
     this.#writer.write(Buffer.from(head, 'latin1'));
     if (framing === FRAMING_NONE) {
       releaseBody(body);
-      this.#finish(slot);
+      this.#finish(slot, 0);
       return;
     }
     void this.#streamBody(slot, body, framing, length);
@@ -470,11 +507,12 @@ export class Connection {
     try {
       if (!(await this.#writer.stream(body, framing, length, () => this.#isEnded))) return;
       if (framing === FRAMING_CLOSE) this.#isClosing = true;
-      this.#finish(slot);
+      this.#finish(slot, this.#writer.streamedBytes);
     } catch (err) {
       // The head is gone already; the only honest signal left is to cut the
       // connection, with no last chunk: the client sees a truncated body.
       this.#host.log(`spindle: response body${requestLine(slot.request)} failed after ${this.#writer.streamedBytes} bytes: ${describe(err)}`);
+      this.#record(slot, slot.response!.status, this.#writer.streamedBytes);
       this.socket.destroy();
       return;
     } finally {
@@ -485,7 +523,8 @@ export class Connection {
   }
 
   /** The one place a response is finished: written to its end. */
-  #finish(slot: Slot): void {
+  #finish(slot: Slot, bodyBytes: number): void {
+    this.#record(slot, slot.response!.status, bodyBytes);
     const receiving = this.#receiving;
     if (receiving?.slot === slot) {
       // Its body is not needed any more; what is left of it is discarded.
@@ -494,6 +533,18 @@ export class Connection {
       this.#isClosing = true;
     }
     slot.exchange?.finish();
+  }
+
+  /** Tells the observer, once per request, how it ended. */
+  #record(slot: Slot, status: number, bodyBytes: number): void {
+    const observer = this.#host.observer;
+    if (observer === null || slot.isRecorded) return;
+    slot.isRecorded = true;
+    observer.requestDone({
+      request: slot.request, requestLine: slot.request === null ? slot.requestLine : requestLineOf(slot.request),
+      status, bodyBytes, startedAt: slot.startedAt, endedAt: performance.now(),
+      remoteAddress: this.#remoteAddress, facts: slot.facts,
+    });
   }
 
   /** After any progress: close when done, apply read backpressure, pick the timer. */
@@ -570,9 +621,13 @@ export class Connection {
   }
 }
 
+function requestLineOf(request: HttpRequest): string {
+  return `${request.method} ${request.target} HTTP/1.${request.versionMinor}`;
+}
+
 /** ` of "GET / HTTP/1.1"`, for log lines; empty for bytes that did not parse. */
 function requestLine(request: HttpRequest | null): string {
-  return request === null ? '' : ` of "${request.method} ${request.target} HTTP/1.${request.versionMinor}"`;
+  return request === null ? '' : ` of "${requestLineOf(request)}"`;
 }
 
 function describe(err: unknown): string {

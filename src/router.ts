@@ -38,9 +38,14 @@ export function createRouter(app: Handler | null, staticFiles: StaticFiles | nul
     if (staticFiles === null) return fallback(request, exchange);
     // A file that exists is served; anything else goes on to the application.
     const response = staticFiles.handle(request);
-    if (!(response instanceof Promise)) return response ?? fallback(request, exchange);
-    return response.then((found) => found ?? fallback(request, exchange));
+    if (!(response instanceof Promise)) return response === null ? fallback(request, exchange) : fromFile(response, exchange);
+    return response.then((found) => (found === null ? fallback(request, exchange) : fromFile(found, exchange)));
   };
+}
+
+function fromFile(response: HttpResponse, exchange: Parameters<Handler>[1]): HttpResponse {
+  exchange.facts.answeredBy = 'static';
+  return response;
 }
 
 const NOT_FOUND: HttpResponse = { status: 404, headers: ['Content-Type', 'text/html; charset=utf-8'], body: NOT_FOUND_PAGE };

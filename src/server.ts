@@ -10,6 +10,7 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from './config.j
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Handler } from './http/exchange.js';
 import { Listener } from './listener.js';
+import { AccessLog } from './observe/access-log.js';
 import { createRedirect } from './tls/redirect.js';
 import { PLAIN_HTTP_ON_HTTPS, httpsOptions } from './tls/https-connections.js';
 import { PendingSocket, TlsFront } from './tls/tls-front.js';
@@ -30,6 +31,8 @@ export class Server {
   /** the pool running the application; null with an inline handler */
   readonly pool: ThreadPool | null;
   #listener: Listener;
+  /** with accessLog: the log every finished request is written to */
+  readonly accessLog: AccessLog | null;
   /** with tls: the certificates, and the first steps of each accepted socket */
   #tls: TlsFront | null;
   /** with redirectHttpPort: the plain-HTTP listener that sends everyone to HTTPS */
@@ -51,6 +54,8 @@ export class Server {
     const config = this.config;
     // First, as a certificate that cannot be used is a start-up error (CertificateError).
     this.#tls = config.tls === null ? null : new TlsFront(config.tls, config.log);
+    // Opened now: a path that cannot be written is a start-up error too.
+    this.accessLog = config.accessLog === null ? null : new AccessLog({ destination: config.accessLog.path, format: config.accessLog.format, log: config.log });
     // First, as it may throw (no such directory) before any thread is started.
     const staticFiles = options.static === undefined ? null : new StaticFiles(options.static);
     let app: Handler | null = null;
@@ -92,6 +97,7 @@ export class Server {
       handle: router,
       // Application requests start as soon as their head is in; their body follows.
       streamsRequestBodies: this.pool !== null,
+      observer: this.accessLog,
       log: config.log,
       onConnectionClose: (connection) => {
         idleConnections.delete(connection);
@@ -198,8 +204,9 @@ export class Server {
         void terminated.then(() => finish(true));
       }, this.config.shutdownTimeoutMs);
       const joinPool = (): void => {
-        if (this.pool === null) return finish(false);
-        void this.pool.close().then(() => finish(false));
+        const flushed = this.accessLog === null ? Promise.resolve() : this.accessLog.close();
+        const joined = this.pool === null ? Promise.resolve() : this.pool.close();
+        void Promise.all([joined, flushed]).then(() => finish(false));
       };
       this.#listener.close();
       this.#redirectListener?.close();

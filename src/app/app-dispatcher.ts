@@ -48,9 +48,19 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
       job.body = bytes.buffer;
       transfer = [bytes.buffer];
     }
+    const facts = exchange.facts;
+    facts.answeredBy = 'app';
+    const submittedAt = performance.timeOrigin + performance.now();
     return new Promise((resolve) => {
       const ticket = pool.submit(job, transfer, (err, result) => {
-        resolve(err === null ? toResponse(result as HttpJobResult, exchange) : failureResponse(request, err, options.log));
+        if (err !== null) return resolve(failureResponse(request, err, options.log));
+        const answer = result as HttpJobResult;
+        if (answer.startedAt !== undefined && answer.startedAt > 0) {
+          facts.queueMs = Math.max(0, answer.startedAt - submittedAt);
+          facts.runMs = Math.max(0, performance.timeOrigin + performance.now() - answer.startedAt);
+          facts.workerId = answer.worker ?? -1;
+        }
+        resolve(toResponse(answer, exchange));
       });
       // A client that leaves takes its job with it: dropped if still queued,
       // aborted (request.signal) if running.

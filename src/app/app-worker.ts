@@ -1,7 +1,7 @@
 // Runs inside each worker thread: the job module of the HTTP pool. It imports
 // the application once, then turns each HttpJob into a `Request`, calls the
 // application's `fetch`, and reads its `Response` back into plain data.
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, threadId } from 'node:worker_threads';
 import type { JobContext } from '../pool/job-module.js';
 import { readAhead, sendBody } from './body-stream.js';
 import { decodeHttpJob, encodeHttpResult, type AppSetup, type HttpJob, type HttpJobResult } from './http-job.js';
@@ -38,10 +38,20 @@ export async function setup(data: AppSetup): Promise<void> {
 }
 
 export default function runHttpJob(job: HttpJob, context: JobContext): HttpJobResult | Promise<HttpJobResult> {
+  const startedAt = performance.timeOrigin + performance.now();
   const request = new WorkerRequest(job, context) as unknown as Request;
   const response = app.fetch(request);
-  if (response instanceof Promise) return response.then((r) => readResponse(r, job.method, context));
-  return readResponse(response, job.method, context);
+  const result = response instanceof Promise
+    ? response.then((r) => readResponse(r, job.method, context))
+    : readResponse(response, job.method, context);
+  return result instanceof Promise ? result.then((r) => stamp(r, startedAt)) : stamp(result, startedAt);
+}
+
+/** When the job started and on which thread, for the access log and the metrics. */
+function stamp(result: HttpJobResult, startedAt: number): HttpJobResult {
+  result.startedAt = startedAt;
+  result.worker = threadId;
+  return result;
 }
 
 function readResponse(response: Response, method: string, context: JobContext): HttpJobResult | Promise<HttpJobResult> {

@@ -75,16 +75,28 @@ export interface HttpJobResult {
   body: string | ArrayBuffer[] | Uint8Array | null;
   /** a body streamed through this port (see body-stream.ts); body is then null */
   stream?: MessagePort;
+  /**
+   * when the job started, ms since the epoch with sub-ms precision
+   * (performance.timeOrigin + performance.now(), which every thread agrees on);
+   * set by runHttpJob
+   */
+  startedAt?: number;
+  /** the worker's thread id; set by runHttpJob */
+  worker?: number;
 }
 
 const BODY_NONE = 0;
 const BODY_BYTES = 1;
 const NON_LATIN1 = /[^\x00-\xff]/;
 
+/** u16 status, u32 header text length, f64 startedAt, u32 worker */
+const RESULT_HEAD_BYTES = 18;
+
 /**
  * Writes a result into a worker's result mailbox, for decodeHttpResult on
- * the I/O thread: u16 status, u32 length, the header fields as latin1 text
- * separated by LF, a body kind, then the body bytes (text as UTF-8). Returns
+ * the I/O thread: u16 status, u32 length, f64 start time, u32 worker, the
+ * header fields as latin1 text separated by LF, a body kind, then the body
+ * bytes (text as UTF-8). Returns
  * -1 when it does not fit, or when a header has an LF or a character past
  * latin1: such a result goes by message, and the I/O thread rejects it (500).
  */
@@ -95,7 +107,7 @@ export function encodeHttpResult(result: HttpJobResult, target: Buffer): number 
   const text = headers.join('\n');
   if (NON_LATIN1.test(text)) return -1;
   const body = result.body;
-  const bodyStart = 7 + text.length;
+  const bodyStart = RESULT_HEAD_BYTES + 1 + text.length;
   if (bodyStart > target.byteLength) return -1;
   let end = bodyStart;
   if (typeof body === 'string') {
@@ -111,19 +123,23 @@ export function encodeHttpResult(result: HttpJobResult, target: Buffer): number 
   }
   target.writeUInt16LE(result.status, 0);
   target.writeUInt32LE(text.length, 2);
-  target.write(text, 6, 'latin1');
-  target[6 + text.length] = body === null ? BODY_NONE : BODY_BYTES;
+  target.writeDoubleLE(result.startedAt ?? 0, 6);
+  target.writeUInt32LE(result.worker ?? 0, 14);
+  target.write(text, RESULT_HEAD_BYTES, 'latin1');
+  target[RESULT_HEAD_BYTES + text.length] = body === null ? BODY_NONE : BODY_BYTES;
   return end;
 }
 
 /** Reads what encodeHttpResult wrote, copying the body out of the mailbox. */
 export function decodeHttpResult(bytes: Buffer): HttpJobResult {
   const textLength = bytes.readUInt32LE(2);
-  const bodyStart = 7 + textLength;
+  const textEnd = RESULT_HEAD_BYTES + textLength;
   return {
     status: bytes.readUInt16LE(0),
-    headers: textLength === 0 ? [] : bytes.toString('latin1', 6, 6 + textLength).split('\n'),
-    body: bytes[6 + textLength] === BODY_NONE ? null : Buffer.from(bytes.subarray(bodyStart)),
+    headers: textLength === 0 ? [] : bytes.toString('latin1', RESULT_HEAD_BYTES, textEnd).split('\n'),
+    body: bytes[textEnd] === BODY_NONE ? null : Buffer.from(bytes.subarray(textEnd + 1)),
+    startedAt: bytes.readDoubleLE(6),
+    worker: bytes.readUInt32LE(14),
   };
 }
 

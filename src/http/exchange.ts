@@ -4,6 +4,7 @@
 // the response has been written to its end (finish), or when the client is
 // gone before that (the socket closed, or the response could not be sent).
 // A streamed response is still part of its exchange until its last byte.
+import type { RequestFacts } from '../observe/request-record.js';
 import type { IncomingBody } from './incoming-body.js';
 import type { HttpRequest } from './request-parser.js';
 import type { HttpResponse } from './response.js';
@@ -20,6 +21,12 @@ export interface Exchange {
    * (request.body is then empty); null when request.body holds all of it.
    */
   readonly body: IncomingBody | null;
+  /**
+   * What the server learns about the request as it is answered, for the
+   * access log and the metrics: its id (`facts.requestId`), who answered,
+   * and for the application the time queued and run.
+   */
+  readonly facts: RequestFacts;
 }
 
 export type Handler = (request: HttpRequest, exchange: Exchange) => HttpResponse | Promise<HttpResponse>;
@@ -34,8 +41,10 @@ export class RequestExchange implements Exchange {
   #onFinish: (() => void)[] | null = null;
   #abort: AbortController | null = null;
   readonly body: IncomingBody | null;
+  readonly facts: RequestFacts;
 
-  constructor(body: IncomingBody | null = null) {
+  constructor(facts: RequestFacts, body: IncomingBody | null = null) {
+    this.facts = facts;
     this.body = body;
   }
 

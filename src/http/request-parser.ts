@@ -166,6 +166,18 @@ export class RequestParser {
     return NEED_MORE;
   }
 
+  /**
+   * The request line of the message being parsed, once it is complete; null
+   * before. For the log line of a request that fails after it (a bad header,
+   * a body too large): the raw bytes as latin1, which the log escapes.
+   */
+  get requestLine(): string | null {
+    const request = this.#request;
+    if (request !== null) return `${request.method} ${request.target} HTTP/1.${request.versionMinor}`;
+    if (this.#state !== S_HEAD || this.#requestLineBytes < 0) return null;
+    return this.#buf.toString('latin1', this.#pos, this.#pos + this.#requestLineBytes - 2);
+  }
+
   #resetForNextMessage(): void {
     this.#state = S_HEAD;
     this.#scanned = 0;

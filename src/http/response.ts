@@ -84,6 +84,8 @@ export interface HeadOptions {
   contentLength: number;
   /** header lines the server adds to every response, serialized ("Name: value\r\n") */
   extraHead?: string;
+  /** sent as X-Request-Id unless the handler set one */
+  requestId?: string;
 }
 
 /**
@@ -100,6 +102,7 @@ export function serializeHead(response: HttpResponse, options: HeadOptions): str
   // versionMinor only decides framing and keep-alive.
   let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
   let hasDate = false;
+  let hasRequestId = false;
   const headers = response.headers;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
@@ -111,9 +114,11 @@ export function serializeHead(response: HttpResponse, options: HeadOptions): str
     const lower = name.toLowerCase();
     if (ENGINE_OWNED.has(lower)) continue;
     if (lower === 'date') hasDate = true;
+    else if (lower === 'x-request-id') hasRequestId = true;
     head += `${name}: ${value}\r\n`;
   }
   if (!hasDate) head += `Date: ${currentDate()}\r\n`;
+  if (options.requestId !== undefined && !hasRequestId) head += `X-Request-Id: ${options.requestId}\r\n`;
   if (options.extraHead !== undefined) head += options.extraHead;
   switch (options.framing) {
     case FRAMING_LENGTH:

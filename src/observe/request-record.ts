@@ -1,0 +1,42 @@
+// What the connection reports about each request once it is over: the one
+// record the access log and the metrics read, made only when something
+// observes (a server without either builds none).
+import type { HttpRequest } from '../http/request-parser.js';
+
+/** Who answered: the engine itself (/healthz, errors, OPTIONS *), a static file, or the application. */
+export type AnsweredBy = 'builtin' | 'static' | 'app';
+
+/** Filled in along the way by whoever answers; read when the request is over. */
+export interface RequestFacts {
+  answeredBy: AnsweredBy;
+  /** the request's id: the client's X-Request-Id when valid, else one made here */
+  requestId: string;
+  /** for the application: ms the job waited for a worker, and ran; the worker's thread id */
+  queueMs: number;
+  runMs: number;
+  workerId: number;
+}
+
+export interface RequestRecord {
+  /** null for bytes that did not parse as a request (the engine's 400, 408, 413, 431 ...) */
+  request: HttpRequest | null;
+  /** the request line as sent: of the request, or of bytes that failed after it; null when there was none */
+  requestLine: string | null;
+  /** the status sent; 499 when the client left before the response began (nginx's code) */
+  status: number;
+  /** body bytes written (not the head) */
+  bodyBytes: number;
+  /** when its first bytes arrived and when it ended, performance.now() ms */
+  startedAt: number;
+  endedAt: number;
+  remoteAddress: string;
+  facts: RequestFacts | null;
+}
+
+export interface RequestObserver {
+  requestDone(record: RequestRecord): void;
+}
+
+export function newFacts(requestId: string): RequestFacts {
+  return { answeredBy: 'builtin', requestId, queueMs: -1, runMs: -1, workerId: -1 };
+}
