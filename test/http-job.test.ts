@@ -5,7 +5,7 @@
 // text, is refused with -1 and never written past the slot it was given.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { JOB_SLOT_BYTES, RESULT_SLOT_BYTES, decodeHttpJob, decodeHttpResult, encodeHttpJob, encodeHttpResult, type HttpJob, type HttpJobResult } from '../src/app/http-job.js';
+import { JOB_SLOT_BYTES, RESULT_HEAD_BYTES, RESULT_SLOT_BYTES, decodeHttpJob, decodeHttpResult, encodeHttpJob, encodeHttpResult, type HttpJob, type HttpJobResult } from '../src/app/http-job.js';
 
 /** A byte of guard after the slot: an encoder that writes past its target changes it. */
 const GUARD = 0xa5;
@@ -29,10 +29,14 @@ function roundTripJob(job: HttpJob, targetBytes = JOB_SLOT_BYTES): HttpJob {
   return decodeHttpJob(bytes);
 }
 
+/** The decoded result without its timing fields (0 when the worker set none), which the timing test checks. */
 function roundTripResult(result: HttpJobResult, targetBytes = RESULT_SLOT_BYTES): HttpJobResult {
   const bytes = encodeInto(encodeHttpResult, result, targetBytes);
   assert.ok(bytes !== null, 'the result fits');
-  return decodeHttpResult(bytes);
+  const { startedAt, worker, ...rest } = decodeHttpResult(bytes);
+  assert.equal(startedAt, result.startedAt ?? 0);
+  assert.equal(worker, result.worker ?? 0);
+  return rest;
 }
 
 /** A body as plain bytes, or null, whatever form it takes. */
@@ -130,6 +134,14 @@ describe('encodeHttpResult and decodeHttpResult', () => {
     assert.equal(roundTripResult({ status: 999, headers: [], body: null }).status, 999);
   });
 
+  test('round-trip when the job started and on which thread', () => {
+    const startedAt = performance.timeOrigin + performance.now();
+    const bytes = encodeInto(encodeHttpResult, { status: 200, headers: [], body: 'x', startedAt, worker: 7 }, RESULT_SLOT_BYTES)!;
+    const decoded = decodeHttpResult(bytes);
+    assert.equal(decoded.startedAt, startedAt);
+    assert.equal(decoded.worker, 7);
+  });
+
   test('round-trip latin1 header values', () => {
     const latin1 = ['x-name', 'na\u00efve \u00ff'];
     assert.deepEqual(roundTripResult({ status: 200, headers: latin1, body: null }).headers, latin1);
@@ -167,7 +179,7 @@ describe('encodeHttpResult and decodeHttpResult', () => {
   });
 
   test('fits a text body whose UTF-8 fills the slot exactly, and refuses one byte more', () => {
-    const head = 7; // u16 status, u32 length, body kind: no header text
+    const head = RESULT_HEAD_BYTES + 1; // the fixed fields and the body kind: no header text
     const text = '\u20ac'.repeat(10); // 30 bytes of UTF-8
     assert.equal(Buffer.from(roundTripResult({ status: 200, headers: [], body: text }, head + 30).body as Uint8Array).toString(), text);
     assert.equal(encodeInto(encodeHttpResult, { status: 200, headers: [], body: text }, head + 29), null);
@@ -177,16 +189,17 @@ describe('encodeHttpResult and decodeHttpResult', () => {
   test('returns -1 when the headers alone do not fit, whatever the body', () => {
     const bodies: HttpJobResult['body'][] = [null, '', 'body', [], [new ArrayBuffer(1)], new Uint8Array(0), new Uint8Array(3)];
     const bigHeaders = ['x-big', 'v'.repeat(100)];
-    for (const targetBytes of [0, 3, 6, 7, 50, 7 + 'x-big\n'.length + 99]) {
+    const empty = RESULT_HEAD_BYTES + 1;
+    for (const targetBytes of [0, 3, 6, empty, 50, empty + 'x-big\n'.length + 99]) {
       for (const body of bodies) {
         const bytes = encodeInto(encodeHttpResult, { status: 200, headers: bigHeaders, body }, targetBytes);
         assert.equal(bytes, null, `headers of 106 bytes in ${targetBytes}, body ${JSON.stringify(body)}`);
       }
     }
     for (const body of bodies) {
-      const fits = encodeInto(encodeHttpResult, { status: 200, headers: [], body }, 7);
+      const fits = encodeInto(encodeHttpResult, { status: 200, headers: [], body }, empty);
       const isEmpty = body === null || body === '' || (Array.isArray(body) && body.length === 0) || (body instanceof Uint8Array && body.byteLength === 0);
-      assert.equal(fits !== null, isEmpty, `an empty head alone fills 7 bytes; body ${JSON.stringify(body)}`);
+      assert.equal(fits !== null, isEmpty, `an empty head alone fills ${empty} bytes; body ${JSON.stringify(body)}`);
     }
   });
 });

@@ -90,7 +90,7 @@ const BODY_BYTES = 1;
 const NON_LATIN1 = /[^\x00-\xff]/;
 
 /** u16 status, u32 header text length, f64 startedAt, u32 worker */
-const RESULT_HEAD_BYTES = 18;
+export const RESULT_HEAD_BYTES = 18;
 
 /**
  * Writes a result into a worker's result mailbox, for decodeHttpResult on

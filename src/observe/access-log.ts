@@ -1,7 +1,8 @@
 // The access log: one line per request, written in batches and never on the
 // hot path. Lines wait in memory and go out in one write per batch, with at
 // most one write in flight (fs.write, on libuv's thread pool, so a slow disk
-// or a pipe nobody reads blocks one of its threads, never the I/O thread).
+// blocks one of its threads, never the I/O thread; a full non-blocking pipe,
+// as stdout often is, is tried again a moment later).
 // Past MAX_PENDING_BYTES waiting, lines are dropped and counted; the count
 // goes to the error log once the destination catches up, and to the metrics.
 //
@@ -14,6 +15,8 @@ import type { RequestObserver, RequestRecord } from './request-record.js';
 /** lines waiting past this are dropped (about 5,000 combined lines) */
 const MAX_PENDING_BYTES = 1024 * 1024;
 const FILE_MODE = 0o640;
+/** how soon a write that found a full non-blocking pipe is tried again */
+const AGAIN_MS = 50;
 const STDOUT = 1;
 
 export interface AccessLogOptions {
@@ -130,6 +133,12 @@ export class AccessLog implements RequestObserver {
   #writeAll(batch: Buffer, offset: number): void {
     write(this.#fd, batch, offset, batch.length - offset, null, (err, written) => {
       if (err === null && offset + written < batch.length) return this.#writeAll(batch, offset + written);
+      if (err?.code === 'EAGAIN') {
+        // A non-blocking pipe (stdout) that is full: try the same bytes again
+        // shortly; meanwhile new lines wait, up to the bound.
+        setTimeout(() => this.#writeAll(batch, offset), AGAIN_MS).unref();
+        return;
+      }
       if (err !== null && this.#lastError !== err.message) {
         this.#lastError = err.message;
         this.#log(`spindle: cannot write the access log: ${err.message}`);
