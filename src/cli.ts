@@ -52,6 +52,7 @@ Options:
   --access-log DEST        one line per request to DEST: - (stdout, the default),
                            a file (appended to; SIGUSR1 reopens it), or off
   --log-format FORMAT      combined (nginx's, the default) or json
+  --metrics                serve GET /metrics (Prometheus text format)
   --help                   show this help
   --version                show the version
 
@@ -105,6 +106,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         hsts: { type: 'string' },
         'access-log': { type: 'string' },
         'log-format': { type: 'string' },
+        metrics: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -141,6 +143,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v.concurrency !== undefined) options.concurrency = count('--concurrency', v.concurrency, 1, MAX_CONCURRENCY);
   if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
   if (v.demo) options.demo = true;
+  if (v.metrics) options.metrics = true;
   parseTls(v, options);
   // As nginx, Apache, http-server and serve do, a line per request by default.
   const accessLog = v['access-log'] ?? '-';

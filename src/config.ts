@@ -98,6 +98,8 @@ export interface ServerOptions {
    * Default: no access log (the command line's default is '-').
    */
   accessLog?: { path: string; format?: LogFormat };
+  /** serve GET /metrics in the Prometheus text format, on the I/O thread (default false) */
+  metrics?: boolean;
   /** where errors are reported (default: stderr) */
   log?: (message: string) => void;
 }
@@ -122,6 +124,7 @@ export interface ServerConfig {
   redirectHttpPort: number | null;
   hstsMaxAge: number | null;
   accessLog: { path: string; format: LogFormat } | null;
+  metrics: boolean;
   log: (message: string) => void;
 }
 
@@ -191,6 +194,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     redirectHttpPort: options.redirectHttpPort === undefined ? null : integer('redirectHttpPort', options.redirectHttpPort, 0, 65535),
     hstsMaxAge: options.hstsMaxAge === undefined ? null : integer('hstsMaxAge', options.hstsMaxAge, 0),
     accessLog: resolveAccessLog(options.accessLog),
+    metrics: options.metrics === true,
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),
   };
   if (config.tls === null && config.redirectHttpPort !== null) throw new RangeError('redirectHttpPort needs tls');

@@ -210,6 +210,16 @@ export class Connection {
     this.socket.destroy();
   }
 
+  /**
+   * nginx stub_status's states: writing while a request is being answered
+   * (its body read, its handler run, its response written), reading while a
+   * head arrives, idle between requests.
+   */
+  get state(): 'reading' | 'writing' | 'idle' {
+    if (this.#queue.length > 0 || this.#streaming !== null || this.#receiving !== null) return 'writing';
+    return this.#isIdle ? 'idle' : 'reading';
+  }
+
   #onSocketData(chunk: Buffer): void {
     if (this.#isClosing && this.#receiving === null) return; // discarding: nothing more will be answered
     if (this.#isIdle) {
@@ -381,6 +391,7 @@ export class Connection {
     if (body === null) this.#isContinueOwed = false; // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
     const facts = newFacts(adoptRequestId(request));
+    this.#host.observer?.requestStarted?.();
     const exchange = new RequestExchange(facts, body);
     const slot: Slot = { request, response: null, exchange, facts, requestLine: null, startedAt: this.#requestStartedAt, isRecorded: false };
     this.#queue.push(slot);
@@ -428,6 +439,7 @@ export class Connection {
     if (this.#isEnded) return;
     const httpError = err instanceof HttpError ? err : new HttpError(400, 'ERR_BAD_REQUEST', String(err));
     if (!(err instanceof HttpError)) this.#host.log(`spindle: unexpected parser failure: ${describe(err)}`);
+    this.#host.observer?.parseError?.(httpError.status);
     this.#isClosing = true;
     const receiving = this.#receiving;
     if (receiving !== null) {

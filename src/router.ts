@@ -4,6 +4,7 @@
 //   OPTIONS *   → 204 with Allow (RFC 9110 §9.3.7)
 //   CONNECT     → 501: Spindle is an origin server, not a tunnel
 //   /healthz    → liveness and readiness, never waiting on the application
+//   /metrics    → Prometheus metrics, with --metrics
 //   a file      → the static root, when one is served
 //   else        → the application, or 404 when there is none
 import { NOT_FOUND_PAGE } from './demo/pages.js';
@@ -22,6 +23,8 @@ export interface RouterState {
   /** open connections, and the cap on them */
   readonly connectionCount: number;
   readonly maxConnections: number;
+  /** with --metrics: the Prometheus text of GET /metrics */
+  readonly metrics: { render(): string } | null;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -35,6 +38,7 @@ export function createRouter(app: Handler | null, staticFiles: StaticFiles | nul
       return { status: 501, headers: ['Content-Type', 'text/plain; charset=utf-8'], body: '501 Not Implemented\n' };
     }
     if (path.startsWith('/healthz') && pathOf(path) === '/healthz') return health(request, state);
+    if (state.metrics !== null && path.startsWith('/metrics') && pathOf(path) === '/metrics') return metrics(request, state.metrics);
     if (staticFiles === null) return fallback(request, exchange);
     // A file that exists is served; anything else goes on to the application.
     const response = staticFiles.handle(request);
@@ -54,6 +58,16 @@ const NOT_FOUND: HttpResponse = { status: 404, headers: ['Content-Type', 'text/h
 function pathOf(target: string): string {
   const q = target.indexOf('?');
   return q < 0 ? target : target.slice(0, q);
+}
+
+/** The Prometheus text exposition format, version 0.0.4. */
+function metrics(request: HttpRequest, source: { render(): string }): HttpResponse {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return disallowedMethod(request.method, 'GET, HEAD');
+  return {
+    status: 200,
+    headers: ['Content-Type', 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control', 'no-store'],
+    body: source.render(),
+  };
 }
 
 /**

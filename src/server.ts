@@ -11,6 +11,8 @@ import { Connection, type ConnectionHost } from './connection.js';
 import type { Handler } from './http/exchange.js';
 import { Listener } from './listener.js';
 import { AccessLog } from './observe/access-log.js';
+import { observeAll } from './observe/request-record.js';
+import { ServerMetrics } from './observe/server-metrics.js';
 import { createRedirect } from './tls/redirect.js';
 import { PLAIN_HTTP_ON_HTTPS, httpsOptions } from './tls/https-connections.js';
 import { PendingSocket, TlsFront } from './tls/tls-front.js';
@@ -33,6 +35,10 @@ export class Server {
   #listener: Listener;
   /** with accessLog: the log every finished request is written to */
   readonly accessLog: AccessLog | null;
+  /** with metrics: what GET /metrics renders */
+  readonly metrics: ServerMetrics | null;
+  /** sockets accepted since start, those refused at the cap included */
+  #accepted = 0;
   /** with tls: the certificates, and the first steps of each accepted socket */
   #tls: TlsFront | null;
   /** with redirectHttpPort: the plain-HTTP listener that sends everyone to HTTPS */
@@ -56,6 +62,7 @@ export class Server {
     this.#tls = config.tls === null ? null : new TlsFront(config.tls, config.log);
     // Opened now: a path that cannot be written is a start-up error too.
     this.accessLog = config.accessLog === null ? null : new AccessLog({ destination: config.accessLog.path, format: config.accessLog.format, log: config.log });
+    this.metrics = null; // made below, once what it reads exists
     // First, as it may throw (no such directory) before any thread is started.
     const staticFiles = options.static === undefined ? null : new StaticFiles(options.static);
     let app: Handler | null = null;
@@ -87,6 +94,18 @@ export class Server {
           return address === null ? config.host : `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
         },
         log: config.log,
+        onJobSettled: (outcome) => this.metrics?.jobSettled(outcome),
+      });
+    }
+    if (config.metrics) {
+      const server = this;
+      this.metrics = new ServerMetrics({
+        connections: () => [...this.#connections].filter((c): c is Connection => c instanceof Connection),
+        get acceptedConnections() { return server.#accepted; },
+        get pool() { return server.poolStats; },
+        get fileCache() { return staticFiles?.cacheCounts ?? null; },
+        get logLinesDropped() { return server.accessLog?.dropped ?? 0; },
+        get tlsHandshakeFailures() { return server.#tls?.failedHandshakes ?? null; },
       });
     }
     const router = createRouter(app, staticFiles, this);
@@ -97,9 +116,10 @@ export class Server {
       handle: router,
       // Application requests start as soon as their head is in; their body follows.
       streamsRequestBodies: this.pool !== null,
-      observer: this.accessLog,
+      observer: observeAll([this.accessLog, this.metrics]),
       log: config.log,
       onConnectionClose: (connection) => {
+        this.metrics?.connectionClosed(connection);
         idleConnections.delete(connection);
         // false for a connection closed to make room: it left the set then
         if (connections.delete(connection) && connections.size === 0) this.#onAllClosed?.();
@@ -251,6 +271,7 @@ export class Server {
 
   /** Whether a new socket may become a connection: not while shutting down, and within the cap. */
   #admit(socket: Socket): boolean {
+    this.#accepted++;
     if (this.#isShuttingDown) {
       socket.destroy();
       return false;

@@ -9,6 +9,7 @@ import type { ThreadPool } from '../pool/thread-pool.js';
 import { MessageChannel, type TransferListItem } from 'node:worker_threads';
 import { WorkerBody, sendRequestBody } from './body-stream.js';
 import { SHARED_BODY_BYTES, type HttpJob, type HttpJobResult } from './http-job.js';
+import type { JobOutcome } from '../observe/server-metrics.js';
 
 export interface AppDispatcherOptions {
   /** scheme of the absolute URL handed to the application */
@@ -16,6 +17,8 @@ export interface AppDispatcherOptions {
   /** authority when the request has an empty Host */
   fallbackAuthority: () => string;
   log: (message: string) => void;
+  /** each job's outcome, for the metrics */
+  onJobSettled?: (outcome: JobOutcome) => void;
 }
 
 export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOptions): Handler {
@@ -53,6 +56,7 @@ export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOpti
     const submittedAt = performance.timeOrigin + performance.now();
     return new Promise((resolve) => {
       const ticket = pool.submit(job, transfer, (err, result) => {
+        options.onJobSettled?.(err === null ? 'ok' : outcomeOf(err));
         if (err !== null) return resolve(failureResponse(request, err, options.log));
         const answer = result as HttpJobResult;
         if (answer.startedAt !== undefined && answer.startedAt > 0) {
@@ -88,6 +92,14 @@ function toResponse(result: HttpJobResult, exchange: Exchange): HttpResponse {
   }
   const body = parts.length === 1 ? new Uint8Array(parts[0]) : Buffer.concat(parts.map((part) => new Uint8Array(part)));
   return { status: result.status, headers: result.headers, body };
+}
+
+function outcomeOf(err: Error): JobOutcome {
+  if (!(err instanceof PoolError)) return 'failed';
+  if (err.code === 'ERR_JOB_TIMEOUT') return 'timed_out';
+  if (err.code === 'ERR_JOB_ABORTED') return 'aborted';
+  if (err.code === 'ERR_QUEUE_FULL' || err.code === 'ERR_POOL_CLOSED') return 'rejected';
+  return 'failed';
 }
 
 /** Maps a pool failure to the status the client gets. */

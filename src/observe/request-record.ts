@@ -34,7 +34,22 @@ export interface RequestRecord {
 }
 
 export interface RequestObserver {
+  /** a request has been handed to its handler (the metrics' active requests) */
+  requestStarted?(): void;
   requestDone(record: RequestRecord): void;
+  /** bytes that did not parse, or a body that failed, answered with this status */
+  parseError?(status: number): void;
+}
+
+/** One observer that tells several. */
+export function observeAll(observers: Array<RequestObserver | null>): RequestObserver | null {
+  const present = observers.filter((observer): observer is RequestObserver => observer !== null);
+  if (present.length <= 1) return present[0] ?? null;
+  return {
+    requestStarted: () => { for (const observer of present) observer.requestStarted?.(); },
+    requestDone: (record) => { for (const observer of present) observer.requestDone(record); },
+    parseError: (status) => { for (const observer of present) observer.parseError?.(status); },
+  };
 }
 
 export function newFacts(requestId: string): RequestFacts {

@@ -70,11 +70,19 @@ export interface PoolStats {
   ready: number;
   /** workers that died or were terminated and were replaced, since start */
   restarts: number;
+  /**
+   * the same, by cause: `terminated` (a job ignored its abort or deadline),
+   * `out_of_memory`, `error` (an uncaught exception), `exit` (process.exit
+   * or a crash), `start_failed` (it never became ready)
+   */
+  restartsByCause: Record<RestartCause, number>;
   /** when workers keep failing to start, the delay before the next attempt */
   backoffMs: number;
   /** the latest reason a worker failed to start or died */
   lastError: string | null;
 }
+
+export type RestartCause = 'terminated' | 'out_of_memory' | 'error' | 'exit' | 'start_failed';
 
 /** Called once when a job settles: with an error, or with null and the result. */
 export type JobCallback = (err: Error | null, result?: unknown) => void;

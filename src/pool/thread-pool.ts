@@ -17,7 +17,10 @@ import { MessageChannel, MessagePort, type TransferListItem } from 'node:worker_
 import { DeadlineClock } from './deadlines.js';
 import type { FromWorker, WorkerData } from './messages.js';
 import { JobError, PoolError } from './pool-errors.js';
-import { resolvePoolOptions, type ExecuteOptions, type JobCallback, type JobTicket, type PoolStats, type ResolvedPoolOptions, type ThreadPoolOptions } from './pool-options.js';
+import {
+  resolvePoolOptions, type ExecuteOptions, type JobCallback, type JobTicket, type PoolStats, type ResolvedPoolOptions, type RestartCause,
+  type ThreadPoolOptions,
+} from './pool-options.js';
 import { PoolWorker, startThread } from './pool-worker.js';
 import { ResultMailboxes } from './result-mailbox.js';
 import { SharedQueue } from './shared-queue.js';
@@ -25,7 +28,7 @@ import { StartBackoff } from './start-backoff.js';
 import { WakePolicy } from './wake-policy.js';
 
 
-export type { ExecuteOptions, JobCallback, JobTicket, PoolStats, ThreadPoolOptions } from './pool-options.js';
+export type { ExecuteOptions, JobCallback, JobTicket, PoolStats, RestartCause, ThreadPoolOptions } from './pool-options.js';
 
 interface Job extends JobTicket {
   id: number;
@@ -62,6 +65,7 @@ export class ThreadPool implements AsyncDisposable {
   #wakePolicy: WakePolicy;
   #deadlines: DeadlineClock;
   #restarts = 0;
+  #restartsByCause: Record<RestartCause, number> = { terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 };
   #backoff = new StartBackoff();
   #lastError: string | null = null;
   #isClosing = false;
@@ -128,6 +132,7 @@ export class ThreadPool implements AsyncDisposable {
       queued: Math.max(0, waiting - this.#idleWorkers()),
       ready,
       restarts: this.#restarts,
+      restartsByCause: { ...this.#restartsByCause },
       backoffMs: this.#backoff.delayMs,
       lastError: this.#lastError,
     };
@@ -478,6 +483,7 @@ export class ThreadPool implements AsyncDisposable {
       this.#options.log(`spindle: ${this.#lastError}; ${lost} job${lost === 1 ? '' : 's'} in flight on it failed`);
     }
     this.#restarts++;
+    this.#restartsByCause[restartCause(worker, err)]++;
     if (!worker.isReady) {
       this.#backoff.onStartFailed(() => {
         if (!this.#isClosing) this.#spawn();
@@ -545,6 +551,14 @@ export class ThreadPool implements AsyncDisposable {
     job.isSettled = true;
     job.onSettled(err, value);
   }
+}
+
+/** Why a worker that left had to be replaced, for the metrics. */
+function restartCause(worker: PoolWorker, err: (Error & { code?: string }) | null): RestartCause {
+  if (!worker.isReady) return 'start_failed';
+  if (worker.terminatedFor !== null) return 'terminated';
+  if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out_of_memory';
+  return err !== null ? 'error' : 'exit';
 }
 
 /** Closes the message ports among a result's own values. */

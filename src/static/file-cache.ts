@@ -56,6 +56,9 @@ export class FileCache {
   #entries = new Map<string, Entry>();
   #totalBytes = 0;
   #reading = new Map<FileInfo, Promise<Buffer | null>>();
+  /** lookups answered from the cache (or a lookup already under way), and those that needed a stat */
+  hits = 0;
+  misses = 0;
 
   constructor(options: FileCacheOptions) {
     this.#options = {
@@ -73,9 +76,12 @@ export class FileCache {
   lookup(filePath: string): FileInfo | null | Promise<FileInfo | null> {
     const entry = this.#entries.get(filePath);
     if (entry !== undefined) {
-      if (entry.pending !== null) return entry.pending;
-      if (Date.now() - entry.checkedAt < this.#options.validityMs) return entry.info;
+      if (entry.pending !== null || Date.now() - entry.checkedAt < this.#options.validityMs) {
+        this.hits++;
+        return entry.pending ?? entry.info;
+      }
     }
+    this.misses++;
     const fresh: Entry = entry ?? { info: null, checkedAt: 0, pending: null };
     fresh.pending = this.#check(filePath, fresh.info).then(
       (info) => {

@@ -69,6 +69,11 @@ export class StaticFiles {
   #options: Required<Omit<StaticOptions, 'root' | 'prefix' | 'cacheValidityMs'>>;
   #cache: FileCache;
 
+  /** lookups of file metadata answered from the cache, and those that needed a stat */
+  get cacheCounts(): { hits: number; misses: number } {
+    return { hits: this.#cache.hits, misses: this.#cache.misses };
+  }
+
   constructor(options: StaticOptions) {
     this.root = path.resolve(options.root);
     const prefix = options.prefix ?? '/';
