@@ -13,6 +13,7 @@ import { coresUsed, describeProcess, takeCpuSnapshot } from './lib/cpu.mjs';
 import { killAllChildren, request, sleep } from './lib/processes.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { checkStreamingRoutes } from './lib/streaming-scenarios.mjs';
+import { KEY_TYPES, checkTlsServers, makeCertificate } from './lib/tls-scenarios.mjs';
 import { BENCH, REPO, SPINDLE_CLI, readSpindleNodeFlags, startServer, stopServer } from './lib/servers.mjs';
 import { noiseOf, renderScenario, summarizeScenario } from './lib/tables.mjs';
 import { HELLO_PAGE, HTML, TEXT } from './baselines/contract.mjs';
@@ -33,6 +34,8 @@ const USAGE = `usage: npm run bench -- [options]    (or: node bench/compare.mjs 
   --connections N    wrk connections of S1, S2, S3, S5 1 KiB and S6 (default 64)
   --idle-conns N     connections held open in S7 (default 5000)
   --sse-clients N    event streams held open in S12 (default 1000)
+  --tls-key-type T   key of the certificate made for S13-S15: ecdsa (P-256,
+                     the default) or rsa (2048 bits)
   --quiet-cores C    before each measurement wait until work outside the
                      benchmark takes less than C cores (default 0.5: other
                      processes, CPU no live process accounts for, steal) ...
@@ -42,13 +45,13 @@ const USAGE = `usage: npm run bench -- [options]    (or: node bench/compare.mjs 
   --json-only        print the results JSON instead of the tables
   --help
 
-Needs wrk (and nginx for S5; apt-get installs them when run as root) and a
-build (npm install). Writes bench/results/<timestamp>.json.`;
+Needs wrk (nginx for S5 and S15, openssl for S13-S15; apt-get installs them
+when run as root) and a build (npm install). Writes bench/results/<timestamp>.json.`;
 
 function parseOptions(argv) {
   const options = {
     scenarios: [...ALL], reps: 3, durationS: 5, warmupS: 1, threads: 4, s4Threads: 2, asyncThreads: 2, connections: 64,
-    idleConns: 5000, sseClients: 1000, quietCores: 0.5, quietWaitS: 20, retryNoisy: 1, isJsonOnly: false,
+    idleConns: 5000, sseClients: 1000, quietCores: 0.5, quietWaitS: 20, retryNoisy: 1, isJsonOnly: false, tlsKeyType: 'ecdsa',
   };
   const numeric = {
     '--reps': 'reps', '--duration': 'durationS', '--warmup': 'warmupS', '--threads': 'threads',
@@ -62,6 +65,7 @@ function parseOptions(argv) {
     if (flag === '--help' || flag === '-h') { console.log(USAGE); process.exit(0); }
     else if (flag === '--quick') Object.assign(options, { reps: 1, durationS: 2 });
     else if (flag === '--json-only') options.isJsonOnly = true;
+    else if (flag === '--tls-key-type') options.tlsKeyType = value();
     else if (flag === '--scenarios') options.scenarios = value().toUpperCase().split(',').map((s) => s.trim()).filter(Boolean);
     else if (numeric[flag]) {
       const n = Number(value());
@@ -72,6 +76,7 @@ function parseOptions(argv) {
     } else fail(`unknown option ${argv[i]}\n\n${USAGE}`);
   }
   for (const s of options.scenarios) if (!SCENARIOS[s]) fail(`unknown scenario ${s} (known: ${ALL.join(', ')})`);
+  if (!KEY_TYPES[options.tlsKeyType]) fail(`--tls-key-type is one of ${Object.keys(KEY_TYPES).join(', ')}`);
   if (options.reps < 1 || options.durationS < 1) fail('--reps and --duration must be at least 1');
   // S3 reports each server against its own S1 figure from the same run.
   if (options.scenarios.includes('S3') && !options.scenarios.includes('S1')) options.scenarios.push('S1');
@@ -173,7 +178,7 @@ async function measureOnce(ctx, sid, name, rep) {
   const attempt = { server: name, scenario: sid, rep };
   let server = null;
   try {
-    server = await startServer(ctx, name, { threads: scenario.threads(ctx), scenario: sid });
+    server = await startServer(ctx, name, { threads: scenario.threads(ctx), scenario: sid, isTls: Boolean(scenario.isTls) });
     attempt.quiet = await waitForQuiet(ctx, server.pid);
     attempt.metrics = await scenario.measure(ctx, server);
   } catch (err) {
@@ -257,7 +262,9 @@ async function main() {
   const options = parseOptions(process.argv.slice(2));
   if (!fs.existsSync(SPINDLE_CLI)) fail(`${path.relative(process.cwd(), SPINDLE_CLI)} is missing: run npm install first`);
   const wrk = requireTool('wrk', 'wrk');
-  const nginx = options.scenarios.includes('S5') ? requireTool('nginx', 'nginx-light') : null;
+  const nginx = options.scenarios.some((s) => s === 'S5' || s === 'S15') ? requireTool('nginx', 'nginx-light') : null;
+  const hasTls = options.scenarios.some((s) => SCENARIOS[s].isTls);
+  const openssl = hasTls ? requireTool('openssl', 'openssl') : null;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'spindle-bench-'));
   const fileLimit = openFilesLimit();
   const ctx = {
@@ -271,6 +278,7 @@ async function main() {
   process.on('exit', cleanUp);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => { log(`\n${signal}: stopping`); process.exit(130); });
   makeStaticFiles(ctx.staticDir);
+  if (hasTls) ctx.tls = makeCertificate(openssl, tmp, options.tlsKeyType);
   if (options.scenarios.includes('S7') && fileLimit < options.idleConns + 200) {
     ctx.idleCount = Math.max(100, fileLimit - 200);
     log(`warning: the open-files limit is ${fileLimit}; S7 holds ${ctx.idleCount} connections instead of ${options.idleConns}`);
@@ -288,21 +296,27 @@ async function main() {
     started: started.toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     wrk: spawnSync(wrk, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].replace(/ Copyright.*/, ''),
     nginx: nginx ? spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim() : null,
+    openssl: openssl ? spawnSync(openssl, ['version'], { encoding: 'utf8' }).stdout.trim() : null,
+    tlsKeyType: hasTls ? options.tlsKeyType : null,
     loadAverageStart: os.loadavg(), fileLimit, idleConnections: ctx.idleCount, sseStreams: ctx.sseCount, spindleNodeFlags: ctx.spindleNodeFlags,
     spindleCommit: spawnSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
     spindleTreeDirty: spawnSync('git', ['-C', REPO, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).stdout.trim() !== '',
   };
   log(`scenarios ${options.scenarios.join(' ')}; ${options.reps} rep(s) x ${options.durationS} s; tmp ${tmp}`);
 
-  const servers = [...new Set(options.scenarios.flatMap((sid) => SCENARIOS[sid].servers(ctx)))];
+  const plainScenarios = options.scenarios.filter((sid) => !SCENARIOS[sid].isTls);
+  const servers = [...new Set(plainScenarios.flatMap((sid) => SCENARIOS[sid].servers(ctx)))];
   const smoke = {};
   for (const name of servers) {
     try {
-      smoke[name] = await smokeCheck(ctx, name, options.scenarios);
+      smoke[name] = await smokeCheck(ctx, name, plainScenarios);
     } catch (err) {
       smoke[name] = [{ what: 'start', isOk: false, detail: err.message }];
     }
-    const bad = smoke[name].filter((c) => !c.isOk);
+  }
+  if (hasTls) Object.assign(smoke, await checkTlsServers(ctx, options.scenarios));
+  for (const [name, checks] of Object.entries(smoke)) {
+    const bad = checks.filter((c) => !c.isOk);
     log(`smoke ${name}: ${bad.length ? `FAIL ${bad.map((c) => `${c.what} (${c.detail})`).join(', ')}` : 'ok'}`);
   }
 
@@ -348,7 +362,8 @@ function renderReport(ctx, meta, smoke, summaries) {
     '',
     `Spindle ${meta.spindleCommit}${meta.spindleTreeDirty ? ' (uncommitted changes in src/)' : ''}, `
       + `run as \`${spindleCommand}\` (flags from its shebang); Node ${meta.node}; ${meta.wrk}; `
-      + `${meta.nginx ?? 'no nginx'}; ${meta.cpus} CPUs (${meta.cpuModel}).`,
+      + `${meta.nginx ?? 'no nginx'}; ${meta.cpus} CPUs (${meta.cpuModel}).`
+      + (meta.tlsKeyType ? ` HTTPS: ${meta.openssl}; a self-signed ${meta.tlsKeyType === 'rsa' ? 'RSA 2048' : 'ECDSA P-256'} certificate made for this run.` : ''),
     `Medians of ${options.reps} repetition(s) of ${options.durationS} s after ${options.warmupS} s of warm-up; `
       + 'every measurement starts its server fresh; servers alternate. '
       + `wrk shares the ${meta.cpus} cores with the servers: compare ratios within this run only. `

@@ -23,9 +23,19 @@ export const HELLO_PAGE = Buffer.from(
 export const HTML = 'text/html; charset=utf-8';
 export const TEXT = 'text/plain; charset=utf-8';
 
-/** --port N --threads N --root DIR, with --flag=value accepted too. */
+/**
+ * TLS 1.3 suites in the order Spindle prefers them (src/tls/certificates.ts,
+ * with honorCipherOrder): AES-128-GCM first. The baselines choose by the same
+ * order, so every server encrypts with the same cipher; by default Node and
+ * nginx take the client's first choice, AES-256-GCM for wrk and Node clients
+ * (`openssl speed` here: some 10-15 % slower per byte). compare.mjs checks
+ * that all servers agree.
+ */
+export const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+
+/** --port N --threads N --root DIR --tls-cert FILE --tls-key FILE, with --flag=value accepted too. */
 export function parseBaselineArgs(argv = process.argv.slice(2)) {
-  const options = { port: 0, host: '127.0.0.1', threads: 4, root: null };
+  const options = { port: 0, host: '127.0.0.1', threads: 4, root: null, tlsCert: null, tlsKey: null };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = inline ?? argv[++i];
@@ -33,6 +43,8 @@ export function parseBaselineArgs(argv = process.argv.slice(2)) {
     else if (flag === '--host') options.host = value;
     else if (flag === '--threads') options.threads = Number(value);
     else if (flag === '--root') options.root = path.resolve(value);
+    else if (flag === '--tls-cert') options.tlsCert = value;
+    else if (flag === '--tls-key') options.tlsKey = value;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return options;
@@ -150,7 +162,7 @@ export function listenBaseline(server, options, name, onStop = async () => {}) {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.listen(options.port, options.host, () => {
-    console.log(`${name} listening on http://${options.host}:${server.address().port}`);
+    console.log(`${name} listening on ${options.tlsCert ? 'https' : 'http'}://${options.host}:${server.address().port}`);
   });
   const stop = async () => {
     server.close();

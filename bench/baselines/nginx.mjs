@@ -3,19 +3,36 @@
 // prefix directory; compare.mjs then runs
 //   nginx -p PREFIX -c PREFIX/nginx.conf -e PREFIX/error.log -g 'daemon off;'
 // so the nginx master stays in the foreground and SIGTERM stops it.
+// With a certificate and key it listens with `ssl` instead (TLS 1.2 and 1.3,
+// Spindle's TLS 1.3 suite order, session tickets on as by default). nginx
+// does not sendfile over TLS unless kernel TLS is set up; Debian's nginx
+// does not, so neither does this.
 // Run alone, it prints the config:
-//   node bench/baselines/nginx.mjs --port N --root DIR
+//   node bench/baselines/nginx.mjs --port N --root DIR [--tls-cert FILE --tls-key FILE]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HELLO_PAGE } from './contract.mjs';
+import { HELLO_PAGE, TLS13_SUITES } from './contract.mjs';
 
 /** nginx string literal of the hello page (same bytes as Spindle's demo). */
 function nginxQuoted(text) {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
 
-export function renderNginxConfig({ prefix, port, root, buildInfo = '' }) {
+/** The listen line, and with a certificate the ssl directives of the server block. */
+function renderListen(port, tls) {
+  if (!tls) return `listen 127.0.0.1:${port};`;
+  return [
+    `listen 127.0.0.1:${port} ssl;`,
+    `ssl_certificate ${tls.cert};`,
+    `ssl_certificate_key ${tls.key};`,
+    'ssl_protocols TLSv1.2 TLSv1.3;',
+    'ssl_prefer_server_ciphers on;',
+    `ssl_conf_command Ciphersuites ${TLS13_SUITES.join(':')};`,
+  ].join('\n        ');
+}
+
+export function renderNginxConfig({ prefix, port, root, buildInfo = '', tls = null }) {
   // Running as root, nginx would drop its workers to `nobody`, who may not
   // read a private temp dir: keep them as the caller.
   const userLine = process.getuid?.() === 0 ? 'user root;' : '';
@@ -43,7 +60,7 @@ http {
     default_type application/octet-stream;
 ${temp}
     server {
-        listen 127.0.0.1:${port};
+        ${renderListen(port, tls)}
         location = / {
             default_type "text/html; charset=utf-8";
             return 200 ${nginxQuoted(HELLO_PAGE.toString())};
@@ -62,12 +79,12 @@ ${temp}
 
 /**
  * Writes PREFIX/nginx.conf; returns the nginx arguments that run it in the
- * foreground. buildInfo is the output of `nginx -V`.
+ * foreground. buildInfo is the output of `nginx -V`; tls is { cert, key } (paths) or null.
  */
-export function writeNginxConfig({ prefix, port, root, buildInfo }) {
+export function writeNginxConfig({ prefix, port, root, buildInfo, tls = null }) {
   fs.mkdirSync(path.join(prefix, 'tmp'), { recursive: true });
   const confFile = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(confFile, renderNginxConfig({ prefix, port, root: path.resolve(root), buildInfo }));
+  fs.writeFileSync(confFile, renderNginxConfig({ prefix, port, root: path.resolve(root), buildInfo, tls }));
   return ['-p', prefix, '-c', confFile, '-e', path.join(prefix, 'error.log'), '-g', 'daemon off;'];
 }
 
@@ -80,5 +97,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     prefix: arg('--prefix', path.join(os.tmpdir(), 'spindle-nginx')),
     port: Number(arg('--port', '8080')),
     root: path.resolve(arg('--root', '.')),
+    tls: arg('--tls-cert') ? { cert: path.resolve(arg('--tls-cert')), key: path.resolve(arg('--tls-key')) } : null,
   }));
 }

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,15 +72,25 @@ export function findFreePort() {
   });
 }
 
-/** One request on a fresh connection: { status, headers, body, ms } or { error }. */
-export function request({ port, method = 'GET', path = '/', headers = {}, body, timeoutMs = 5000 }) {
+/**
+ * One request on a fresh connection: { status, headers, body, ms, tls } or { error }.
+ * With tls ({ ca }: the PEM the server's certificate must chain to), over
+ * HTTPS, checked against 127.0.0.1; `tls` of the answer is then
+ * { protocol, cipher, isResumed }.
+ */
+export function request({ port, method = 'GET', path = '/', headers = {}, body, timeoutMs = 5000, tls = null }) {
   return new Promise((resolve) => {
     const startMs = performance.now();
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    const options = { host: '127.0.0.1', port, method, path, headers, agent: false };
+    const client = tls ? https : http;
+    const req = client.request(tls ? { ...options, ca: tls.ca } : options, (res) => {
+      const { socket } = res;
+      const session = tls ? { protocol: socket.getProtocol(), cipher: socket.getCipher()?.name, isResumed: socket.isSessionReused() } : undefined;
       const chunks = [];
       res.on('data', (chunk) => chunks.push(chunk));
       res.on('end', () => resolve({
         status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), ms: performance.now() - startMs,
+        tls: session,
       }));
       res.on('error', (err) => resolve({ error: err.message }));
     });
@@ -90,11 +101,11 @@ export function request({ port, method = 'GET', path = '/', headers = {}, body, 
 }
 
 /** Polls path until it answers 200; throws with the log's tail if the server dies or takes too long. */
-export async function waitUntilReady(child, { port, path, logFile, timeoutMs = 20_000 }) {
+export async function waitUntilReady(child, { port, path, logFile, timeoutMs = 20_000, tls = null }) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (hasExited(child)) throw new Error(`exited during start (${child.exitCode ?? child.signalCode}): ${readTail(logFile)}`);
-    const answer = await request({ port, path, timeoutMs: 1000 });
+    const answer = await request({ port, path, timeoutMs: 1000, tls });
     if (answer.status === 200) return;
     if (Date.now() > deadline) throw new Error(`not ready on :${port} after ${timeoutMs} ms: ${readTail(logFile)}`);
     await sleep(100);

@@ -1,35 +1,16 @@
-// The scenarios: S1-S9 here, S10-S12 (streamed bodies) in streaming-scenarios.mjs. Each has the servers it compares, how one
+// The scenarios: S1-S9 here, S10-S12 (streamed bodies) in streaming-scenarios.mjs,
+// S13-S15 (HTTPS) in tls-scenarios.mjs. Each has the servers it compares, how one
 // measurement goes on a freshly started server, and how its table reads.
 // A measurement's figures are flat numbers so that medians come out per key.
 import path from 'node:path';
 import { sampleMemory, BENCH } from './servers.mjs';
 import { STREAMING_SCENARIOS } from './streaming-scenarios.mjs';
+import { TLS_SCENARIOS } from './tls-scenarios.mjs';
 import { readLines, sleep, spawnGroup, spawnWithFileLimit, stopGroup } from './processes.mjs';
-import { POST_SCRIPT, runWrk } from './wrk.mjs';
+import { POST_SCRIPT, runWrk, warmAndMeasure, wrkFigures } from './wrk.mjs';
 
 const LOOP_CLIENTS = path.join(BENCH, 'lib', 'loop-clients.mjs');
 const IDLE_CONNS = path.join(BENCH, 'lib', 'idle-conns.mjs');
-
-/** Warm-up of the same load, then the measured run with CPU accounting. */
-async function warmAndMeasure(ctx, server, load) {
-  const { warmupS, durationS } = ctx.options;
-  if (warmupS > 0) await runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS: warmupS });
-  return runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS, serverPid: server.pid });
-}
-
-/**
- * The wrk figures a table shows, plus CPU cores. Outside: other processes,
- * CPU no live process accounts for, and steal: what the run lost to others.
- */
-function wrkFigures(w, suffix = '') {
-  return {
-    [`rps${suffix}`]: w.rps, [`mbps${suffix}`]: w.mbps, [`p50Ms${suffix}`]: w.p50Ms, [`p99Ms${suffix}`]: w.p99Ms,
-    [`errors${suffix}`]: w.errors,
-    [`cpuServer${suffix}`]: w.cpu.server, [`cpuWrk${suffix}`]: w.cpu.wrk, [`cpuOther${suffix}`]: w.cpu.other,
-    [`cpuUnseen${suffix}`]: w.cpu.unseen, [`cpuSteal${suffix}`]: w.cpu.steal,
-    [`cpuOutside${suffix}`]: w.cpu.other + w.cpu.unseen + w.cpu.steal,
-  };
-}
 
 const piscinaIfPresent = (ctx) => (ctx.hasPiscina ? ['piscina'] : []);
 const HELLO_COLUMNS = [['rps', 'req/s', 0], ['p50Ms', 'p50 ms', 2], ['p99Ms', 'p99 ms', 2]];
@@ -97,6 +78,7 @@ export const SCENARIOS = {
     columns: [['rps1k', '1 KiB req/s', 0], ['p99Ms1k', '1 KiB p99 ms', 2], ['mbps1m', '1 MiB MB/s', 0],
       ['p99Ms1m', '1 MiB p99 ms', 1]],
     primary: 'rps1k',
+    cpuSuffixes: ['1k', '1m'],
     ratioKeys: [['rps1k', '1 KiB'], ['mbps1m', '1 MiB']],
     goals: [
       { against: 'nginx', key: 'rps1k', atLeast: 0.6, label: '1 KiB req/s' },
@@ -153,6 +135,7 @@ export const SCENARIOS = {
     goals: [{ absolute: true, server: 'spindle', key: 'p99Ms', atMost: 100, label: '/async p99 ms while /cpu keeps one thread busy' }],
   },
   ...STREAMING_SCENARIOS,
+  ...TLS_SCENARIOS,
 };
 
 /**

@@ -1,6 +1,8 @@
 // The servers compare.mjs measures: Spindle and the baselines in
 // ../baselines/. Each starts fresh for every measurement on a free port and
-// is stopped with SIGTERM (SIGKILL after 3 s).
+// is stopped with SIGTERM (SIGKILL after 3 s). With isTls (S13-S15) they
+// speak HTTPS with the certificate the harness made (ctx.tls: { cert, key }
+// paths, and the certificate's PEM as the CA its health checks trust).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,13 +28,17 @@ export function readSpindleNodeFlags() {
   return nodeAt < 0 ? [] : words.slice(nodeAt + 1);
 }
 
-/** name → { healthPath, command(ctx, { port, threads, scenario }) → [file, args] } */
+const tlsFlags = (ctx) => ['--tls-cert', ctx.tls.cert, '--tls-key', ctx.tls.key];
+const SERVES_FILES = new Set(['S5', 'S15', 'smoke']);
+
+/** name → { healthPath, command(ctx, { port, threads, scenario, isTls }) → [file, args] } */
 export const SERVERS = {
   spindle: {
     healthPath: '/healthz',
-    command(ctx, { port, threads, scenario }) {
+    command(ctx, { port, threads, scenario, isTls }) {
       const args = [...ctx.spindleNodeFlags, SPINDLE_CLI, '--port', port, '--threads', threads, '--demo'];
-      if (scenario === 'S5' || scenario === 'smoke') args.push('--root', ctx.staticDir, '--prefix', '/static');
+      if (SERVES_FILES.has(scenario)) args.push('--root', ctx.staticDir, '--prefix', '/static');
+      if (isTls) args.push(...tlsFlags(ctx));
       // Idle connections must outlive the measurement (the default is 5 s).
       if (scenario === 'S7') args.push('--keepalive-timeout', '60s');
       if (scenario === 'S11') args.push('--max-body', '128m'); // 64 MiB uploads; the default is 1m
@@ -42,6 +48,11 @@ export const SERVERS = {
   'node-http': {
     healthPath: '/healthz',
     command: (ctx, { port }) => node('node-http.mjs', ['--port', port, '--root', ctx.staticDir]),
+  },
+  // The same script and handler as node-http, on https.createServer (HTTPS scenarios only).
+  'node-https': {
+    healthPath: '/healthz',
+    command: (ctx, { port }) => node('node-http.mjs', ['--port', port, '--root', ctx.staticDir, ...tlsFlags(ctx)]),
   },
   piscina: {
     healthPath: '/healthz',
@@ -53,30 +64,32 @@ export const SERVERS = {
   },
   nginx: {
     healthPath: '/',
-    command(ctx, { port }) {
+    command(ctx, { port, isTls }) {
       const prefix = path.join(ctx.tmp, `nginx-${port}`);
-      return [ctx.nginx, writeNginxConfig({ prefix, port, root: ctx.staticDir, buildInfo: ctx.nginxBuildInfo })];
+      const tls = isTls ? { cert: ctx.tls.cert, key: ctx.tls.key } : null;
+      return [ctx.nginx, writeNginxConfig({ prefix, port, root: ctx.staticDir, buildInfo: ctx.nginxBuildInfo, tls })];
     },
   },
 };
 
 let serverCount = 0;
 
-/** Starts a server on a free port and waits for its health path; { name, child, pid, port, logFile }. */
-export async function startServer(ctx, name, { threads, scenario }) {
+/** Starts a server on a free port and waits for its health path; { name, child, pid, port, logFile, tls }. */
+export async function startServer(ctx, name, { threads, scenario, isTls = false }) {
   const port = await findFreePort();
-  const [file, args] = SERVERS[name].command(ctx, { port, threads, scenario });
+  const [file, args] = SERVERS[name].command(ctx, { port, threads, scenario, isTls });
   const logFile = path.join(ctx.tmp, `${++serverCount}-${name}-${scenario}.log`);
   const logFd = fs.openSync(logFile, 'a');
   const child = spawnWithFileLimit(ctx.fileLimit, file, args.map(String), { stdio: ['ignore', logFd, logFd], cwd: REPO });
   fs.closeSync(logFd);
+  const tls = isTls ? { ca: ctx.tls.certPem } : null;
   try {
-    await waitUntilReady(child, { port, path: SERVERS[name].healthPath, logFile });
+    await waitUntilReady(child, { port, path: SERVERS[name].healthPath, logFile, tls });
   } catch (err) {
     await stopGroup(child);
     throw new Error(`${name}: ${err.message}`);
   }
-  return { name, child, pid: child.pid, port, logFile };
+  return { name, child, pid: child.pid, port, logFile, tls };
 }
 
 /** Stops it; the result says whether SIGTERM sufficed and whether it had died earlier. */

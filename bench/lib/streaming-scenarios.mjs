@@ -24,7 +24,7 @@ const TRANSFER_CLIENT_COUNT = 4;
  * Runs a client script against the server; `onStart` runs once the window
  * opens (S12 reads the memory there). Returns { result, cpu, started }.
  */
-async function runClient(ctx, server, script, args, resultPrefix, { setupTimeoutMs = 20_000, onStart = async () => {} } = {}) {
+export async function runClient(ctx, server, script, args, resultPrefix, { setupTimeoutMs = 20_000, onStart = async () => {} } = {}) {
   const { warmupS, durationS } = ctx.options;
   const client = spawnWithFileLimit(ctx.fileLimit, process.execPath, [script, '--port', String(server.port), ...args,
     '--warmup-seconds', String(warmupS), '--seconds', String(durationS), '--max-seconds', String(durationS + warmupS + 90)],
@@ -42,7 +42,7 @@ async function runClient(ctx, server, script, args, resultPrefix, { setupTimeout
   }
 }
 
-function cpuFigures(cpu, clientCores) {
+export function cpuFigures(cpu, clientCores) {
   return {
     cpuServer: cpu.server, cpuWrk: clientCores, cpuOther: cpu.other, cpuUnseen: cpu.unseen, cpuSteal: cpu.steal,
     cpuOutside: cpu.other + cpu.unseen + cpu.steal,

@@ -83,7 +83,9 @@ export function renderScenario(scenario, rows, allSummaries, quietCores) {
   const header = ['server', ...scenario.columns.map(([, label]) => label)];
   if (scenario.versusOwnS1) header.push('own S1 req/s', 'req/s vs own S1', 'p99 vs own S1');
   else for (const [, label] of ratioKeys) header.push(`Spindle / this${label ? ` (${label})` : ''}`);
-  const hasCpu = names.some((n) => rows[n].median.cpuServer !== undefined || rows[n].median.cpuServer1k !== undefined);
+  // A scenario with several wrk runs per measurement (S5, S14) shows each run's CPU, in cpuSuffixes' order.
+  const cpuSuffixes = scenario.cpuSuffixes ?? [''];
+  const hasCpu = names.some((n) => cpuSuffixes.some((s) => rows[n].median[`cpuServer${s}`] !== undefined));
   if (hasCpu) header.push('CPU cores srv/wrk/outside');
   header.push(`runs (${scenario.columns.find(([k]) => k === scenario.primary)[1]})`, 'errors');
 
@@ -105,7 +107,7 @@ export function renderScenario(scenario, rows, allSummaries, quietCores) {
         cells.push(name === 'spindle' ? '—' : formatRatio(ratioOf(rows.spindle?.median[key] ?? null, m[key])));
       }
     }
-    if (hasCpu) cells.push(m.cpuServer1k !== undefined ? `${cpuCell(m, '1k')} · ${cpuCell(m, '1m')}` : cpuCell(m));
+    if (hasCpu) cells.push(cpuSuffixes.map((s) => cpuCell(m, s)).join(' · '));
     const digits = scenario.columns.find(([k]) => k === scenario.primary)[2];
     cells.push(row.runs.map((v, i) => formatNumber(v, digits) + (row.noisy[i] ? '*' : '')).join(' / '), String(row.errors));
     lines.push(`| ${cells.join(' | ')} |`);

@@ -10,15 +10,16 @@ export const REPORT_SCRIPT = path.join(LIB, 'report.lua');
 export const POST_SCRIPT = path.join(LIB, 'post.lua');
 
 /**
- * Runs wrk against 127.0.0.1:port. wrk is bounded by -d; a backstop kills it
+ * Runs wrk against 127.0.0.1:port, over TLS with scheme 'https' (wrk does not
+ * verify the certificate). wrk is bounded by -d; a backstop kills it
  * if it is still running 15 s after that. With serverPid, also measures the
  * cores used by the server, by wrk and by work outside the benchmark during the run.
  */
 export async function runWrk({ wrk = 'wrk', port, path: urlPath = '/', connections, durationS, timeoutS = 2,
-  headers = [], script = REPORT_SCRIPT, serverPid = null }) {
+  headers = [], script = REPORT_SCRIPT, serverPid = null, scheme = 'http' }) {
   const args = ['-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', `${timeoutS}s`, '-s', script];
   for (const header of headers) args.push('-H', header);
-  args.push(`http://127.0.0.1:${port}${urlPath}`);
+  args.push(`${scheme}://127.0.0.1:${port}${urlPath}`);
   const before = takeCpuSnapshot();
   const child = spawnGroup(wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -48,5 +49,26 @@ export async function runWrk({ wrk = 'wrk', port, path: urlPath = '/', connectio
     errors: connect + read + write + status + timeout,
     errorKinds: report.errors,
     cpu: serverPid ? coresUsed(before, after, serverPid) : undefined,
+  };
+}
+
+/** Warm-up of the same load, then the measured run with CPU accounting. */
+export async function warmAndMeasure(ctx, server, load) {
+  const { warmupS, durationS } = ctx.options;
+  if (warmupS > 0) await runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS: warmupS });
+  return runWrk({ wrk: ctx.wrk, port: server.port, ...load, durationS, serverPid: server.pid });
+}
+
+/**
+ * The wrk figures a table shows, plus CPU cores. Outside: other processes,
+ * CPU no live process accounts for, and steal: what the run lost to others.
+ */
+export function wrkFigures(w, suffix = '') {
+  return {
+    [`rps${suffix}`]: w.rps, [`mbps${suffix}`]: w.mbps, [`p50Ms${suffix}`]: w.p50Ms, [`p99Ms${suffix}`]: w.p99Ms,
+    [`errors${suffix}`]: w.errors,
+    [`cpuServer${suffix}`]: w.cpu.server, [`cpuWrk${suffix}`]: w.cpu.wrk, [`cpuOther${suffix}`]: w.cpu.other,
+    [`cpuUnseen${suffix}`]: w.cpu.unseen, [`cpuSteal${suffix}`]: w.cpu.steal,
+    [`cpuOutside${suffix}`]: w.cpu.other + w.cpu.unseen + w.cpu.steal,
   };
 }
