@@ -174,6 +174,7 @@ test('a worker that calls process.exit mid-job fails it with ERR_WORKER_DIED and
   const err = await assertPoolError(run(pool, { kind: 'exit', code: 7 }), 'ERR_WORKER_DIED');
   assert.match(err.message, /code 7/);
   await waitForReplacement(pool, 1);
+  assert.equal(pool.stats.restartsByCause.exit, 1);
   assert.equal(await run(pool, { kind: 'echo', value: 'ok' }), 'ok');
 });
 
@@ -182,6 +183,7 @@ test('an uncaught exception in a callback kills the worker: ERR_WORKER_DIED with
   const err = await assertPoolError(run(pool, { kind: 'uncaught', message: 'boom in a timer' }), 'ERR_WORKER_DIED');
   assert.match(err.message, /boom in a timer/);
   await waitForReplacement(pool, 1);
+  assert.deepEqual(pool.stats.restartsByCause, { terminated: 0, out_of_memory: 0, error: 1, exit: 0, start_failed: 0 });
   assert.match(pool.stats.lastError ?? '', /boom in a timer/);
   assert.equal(await run(pool, { kind: 'echo', value: 'ok' }), 'ok');
 });
@@ -190,6 +192,7 @@ test('a job that exhausts its heap fails with ERR_WORKER_OUT_OF_MEMORY and its w
   const pool = await startPool(t, { size: 1, resourceLimits: { maxOldGenerationSizeMb: 16 } });
   await assertPoolError(run(pool, { kind: 'oom' }), 'ERR_WORKER_OUT_OF_MEMORY');
   await waitForReplacement(pool, 1);
+  assert.equal(pool.stats.restartsByCause.out_of_memory, 1);
   assert.equal(await run(pool, { kind: 'echo', value: 'ok' }), 'ok');
 });
 
@@ -290,7 +293,7 @@ test('close() finishes running and queued jobs, refuses new ones, then joins eve
   await assertPoolError(run(pool, { kind: 'echo', value: 'late' }), 'ERR_POOL_CLOSED');
   await closed;
   assert.deepEqual(await Promise.all(jobs), ['slept 200 ms', 'slept 200 ms', 'queued 1', 'queued 2']);
-  assert.deepEqual({ ...pool.stats, lastError: null }, { threads: 2, concurrency: 1, busy: 0, inFlight: 0, inFlightPerWorker: [], queued: 0, ready: 0, restarts: 0, backoffMs: 0, lastError: null }, 'every worker has exited and none was replaced');
+  assert.deepEqual({ ...pool.stats, lastError: null }, { threads: 2, concurrency: 1, busy: 0, inFlight: 0, inFlightPerWorker: [], queued: 0, ready: 0, restarts: 0, restartsByCause: { terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 }, backoffMs: 0, lastError: null }, 'every worker has exited and none was replaced');
   await assertPoolError(run(pool, { kind: 'echo', value: 'later' }), 'ERR_POOL_CLOSED');
 });
 
