@@ -6,6 +6,7 @@ import path from 'node:path';
 import { sampleMemory, BENCH } from './servers.mjs';
 import { STREAMING_SCENARIOS } from './streaming-scenarios.mjs';
 import { TLS_SCENARIOS } from './tls-scenarios.mjs';
+import { OBSERVE_SCENARIOS } from './observe-scenarios.mjs';
 import { readLines, sleep, spawnGroup, spawnWithFileLimit, stopGroup } from './processes.mjs';
 import { POST_SCRIPT, runWrk, warmAndMeasure, wrkFigures } from './wrk.mjs';
 
@@ -136,6 +137,7 @@ export const SCENARIOS = {
   },
   ...STREAMING_SCENARIOS,
   ...TLS_SCENARIOS,
+  ...OBSERVE_SCENARIOS,
 };
 
 /**

@@ -42,7 +42,26 @@ export const SERVERS = {
       // Idle connections must outlive the measurement (the default is 5 s).
       if (scenario === 'S7') args.push('--keepalive-timeout', '60s');
       if (scenario === 'S11') args.push('--max-body', '128m'); // 64 MiB uploads; the default is 1m
+      // The command line logs every request to stdout by default; the baselines log nothing.
+      args.push('--access-log', 'off');
       return [process.execPath, args];
+    },
+  },
+  // Spindle logging every request to a file (S16: what the access log costs).
+  'spindle-log': {
+    healthPath: '/healthz',
+    command(ctx, options) {
+      const [file, args] = SERVERS.spindle.command(ctx, options);
+      args[args.lastIndexOf('--access-log') + 1] = path.join(ctx.tmp, `access-${options.port}.log`);
+      return [file, args];
+    },
+  },
+  // Spindle with /metrics, scraped every second during the run (S16: what the metrics cost).
+  'spindle-metrics': {
+    healthPath: '/healthz',
+    command(ctx, options) {
+      const [file, args] = SERVERS.spindle.command(ctx, options);
+      return [file, [...args, '--metrics']];
     },
   },
   'node-http': {

@@ -67,11 +67,12 @@ function describeGoal(goal, rows, allSummaries) {
     measured = rows[goal.server]?.median[goal.key] ?? null;
     what = `${goal.server} ${goal.label}`;
   } else {
-    measured = ratioOf(rows.spindle?.median[goal.key] ?? null, rows[goal.against]?.median[goal.key] ?? null);
-    what = `Spindle / ${goal.against}${goal.label ? ` (${goal.label})` : ''}`;
+    const server = goal.server ?? 'spindle';
+    measured = ratioOf(rows[server]?.median[goal.key] ?? null, rows[goal.against]?.median[goal.key] ?? null);
+    what = `${goal.server ?? 'Spindle'} / ${goal.against}${goal.label ? ` (${goal.label})` : ''}`;
   }
   const limit = goal.atLeast ?? goal.atMost;
-  const bound = `${goal.atLeast !== undefined ? '≥' : '≤'} ${goal.absolute ? limit : `${limit.toFixed(1)}×`}`;
+  const bound = `${goal.atLeast !== undefined ? '≥' : '≤'} ${goal.absolute ? limit : `${limit.toFixed(Number.isInteger(limit * 10) ? 1 : 2)}×`}`;
   const shown = goal.absolute ? formatNumber(measured, 2) : formatRatio(measured);
   const isMet = measured === null ? null : goal.atLeast !== undefined ? measured >= goal.atLeast : measured <= goal.atMost;
   return `Goal: ${what} ${bound} — measured ${shown}: ${isMet === null ? 'n/a' : isMet ? '**met**' : '**not met**'}`;
