@@ -53,6 +53,7 @@ export class ServerMetrics implements RequestObserver {
     r.add(new Gauge('http_server_active_requests', 'Requests handed to a handler and not yet answered.', [], () => [[[], this.#active]]));
     r.add(new Counter('spindle_connections_accepted_total', 'Connections accepted, those closed at once at the connection cap included.', [],
       () => [[[], source.acceptedConnections]]));
+    r.add(new Gauge('spindle_connections_open', 'Open connections.', [], () => [[[], [...source.connections()].length]]));
     r.add(new Gauge('spindle_connections', 'Open connections by state (nginx stub_status): reading a request head, writing (a request being answered), idle.',
       ['state'], () => this.#connectionStates()));
     r.add(new Counter('spindle_received_bytes_total', 'Bytes read from client sockets.', [], () => [[[], this.#bytes().read]]));
