@@ -59,8 +59,9 @@ Options:
 SIZE is bytes, or a number with k, m or g (KiB, MiB, GiB). TIME is milliseconds,
 or a number with ms, s or m.
 
-Signals: SIGINT, SIGTERM shut down gracefully; SIGHUP reloads the TLS
-certificates and keys for new connections; SIGUSR1 reopens the access log.`;
+Signals: SIGINT, SIGTERM shut down gracefully; SIGHUP reloads the
+application (a new generation of workers) and the TLS certificates and keys,
+without closing a connection; SIGUSR1 reopens the access log.`;
 
 class UsageError extends Error {}
 
@@ -289,8 +290,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGUSR1', () => server.accessLog?.reopen());
   process.on('SIGHUP', () => {
-    if (server.config.tls === null) process.stderr.write('spindle: SIGHUP received: nothing to reload without --tls-cert\n');
-    else if (server.reloadTls()) process.stderr.write('spindle: SIGHUP received: certificates reloaded\n');
+    if (server.isShuttingDown) {
+      process.stderr.write('spindle: SIGHUP received during shutdown: ignored\n');
+      return;
+    }
+    if (server.config.tls !== null && server.reloadTls()) process.stderr.write('spindle: SIGHUP received: certificates reloaded\n');
+    if (server.generations !== null) {
+      process.stderr.write('spindle: SIGHUP received: reloading the application\n');
+      void server.reloadApp();
+    } else if (server.config.tls === null) {
+      process.stderr.write('spindle: SIGHUP received: nothing to reload (no application, no --tls-cert)\n');
+    }
   });
 
   // Announce only once the handlers are in place: a supervisor may signal as

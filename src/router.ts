@@ -23,6 +23,8 @@ export interface RouterState {
   /** open connections, and the cap on them */
   readonly connectionCount: number;
   readonly maxConnections: number;
+  /** the application's generation (reloads), null without one */
+  readonly generation: number | null;
   /** with --metrics: the Prometheus text of GET /metrics */
   readonly metrics: { render(): string } | null;
 }
@@ -99,6 +101,7 @@ function health(request: HttpRequest, state: RouterState): HttpResponse {
         restarts: pool.restarts,
         backoffMs: pool.backoffMs,
         lastError: pool.lastError,
+        generation: state.generation,
         ...connections,
       };
   return {

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createAppDispatcher } from './app/app-dispatcher.js';
+import { PoolGenerations } from './app/app-generations.js';
 import { JOB_SLOT_BYTES, RESULT_SLOT_BYTES, decodeHttpResult, encodeHttpJob, type AppSetup } from './app/http-job.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -30,8 +31,8 @@ const DEMO_APP = new URL('./demo/demo-app.js', import.meta.url);
 
 export class Server {
   readonly config: ServerConfig;
-  /** the pool running the application; null with an inline handler */
-  readonly pool: ThreadPool | null;
+  /** the generations of the application's pool (reload swaps them); null with an inline handler or files only */
+  readonly generations: PoolGenerations | null;
   #listener: Listener;
   /** with accessLog: the log every finished request is written to */
   readonly accessLog: AccessLog | null;
@@ -68,13 +69,13 @@ export class Server {
     let app: Handler | null = null;
     const appModule = options.app ?? (options.demo === true || options.static === undefined ? DEMO_APP : null);
     if (options.handler !== undefined) {
-      this.pool = null;
+      this.generations = null;
       app = options.handler;
     } else if (appModule === null) {
-      this.pool = null; // files only
+      this.generations = null; // files only
     } else {
       const setup: AppSetup = { appModule: toModuleUrl(appModule) };
-      this.pool = new ThreadPool({
+      const makePool = (): ThreadPool => new ThreadPool({
         module: APP_WORKER,
         moduleData: setup,
         size: config.threads,
@@ -87,7 +88,9 @@ export class Server {
         decodeResult: decodeHttpResult,
         log: config.log,
       });
-      app = createAppDispatcher(this.pool, {
+      const generations = new PoolGenerations(makePool, config.shutdownTimeoutMs, config.log);
+      this.generations = generations;
+      app = createAppDispatcher(() => generations.current, {
         scheme: this.#tls === null ? 'http' : 'https',
         fallbackAuthority: () => {
           const address = this.address();
@@ -103,6 +106,7 @@ export class Server {
         connections: () => [...this.#connections].filter((c): c is Connection => c instanceof Connection),
         get acceptedConnections() { return server.#accepted; },
         get pool() { return server.poolStats; },
+        get generations() { return server.generations; },
         get fileCache() { return staticFiles?.cacheCounts ?? null; },
         get logLinesDropped() { return server.accessLog?.dropped ?? 0; },
         get tlsHandshakeFailures() { return server.#tls?.failedHandshakes ?? null; },
@@ -138,8 +142,28 @@ export class Server {
     return this.#isShuttingDown;
   }
 
+  /** the pool that new jobs go to; null with an inline handler or files only */
+  get pool(): ThreadPool | null {
+    return this.generations?.current ?? null;
+  }
+
   get poolStats(): PoolStats | null {
     return this.pool === null ? null : this.pool.stats;
+  }
+
+  /** the application's generation: 1 at start, one more for each reload that took; null without a pool */
+  get generation(): number | null {
+    return this.generations?.generation ?? null;
+  }
+
+  /**
+   * Reloads the application (SIGHUP): a new generation of workers imports it
+   * afresh and takes new jobs once all have loaded it; the old one finishes
+   * what it has. False (logged) when it failed, or there is no application, or during shutdown.
+   */
+  reloadApp(): Promise<boolean> {
+    if (this.generations === null || this.#isShuttingDown) return Promise.resolve(false);
+    return this.generations.reload();
   }
 
   /** Number of open connections. */
@@ -158,11 +182,11 @@ export class Server {
    * (EADDRINUSE, ...).
    */
   async listen(): Promise<AddressInfo> {
-    if (this.pool !== null) {
+    if (this.generations !== null) {
       try {
-        await this.pool.ready();
+        await this.generations.current.ready();
       } catch (err) {
-        await this.pool.terminate();
+        await this.generations.terminate();
         throw err;
       }
     }
@@ -175,7 +199,7 @@ export class Server {
       // A failed listen stops the workers too, or they would keep the process alive.
       this.#listener.close();
       this.#redirectListener?.close();
-      if (this.pool !== null) await this.pool.terminate();
+      if (this.generations !== null) await this.generations.terminate();
       throw err;
     }
   }
@@ -220,12 +244,12 @@ export class Server {
       };
       const timer = setTimeout(() => {
         for (const connection of this.#connections) connection.destroy();
-        const terminated = this.pool === null ? Promise.resolve() : this.pool.terminate();
+        const terminated = this.generations === null ? Promise.resolve() : this.generations.terminate();
         void terminated.then(() => finish(true));
       }, this.config.shutdownTimeoutMs);
       const joinPool = (): void => {
         const flushed = this.accessLog === null ? Promise.resolve() : this.accessLog.close();
-        const joined = this.pool === null ? Promise.resolve() : this.pool.close();
+        const joined = this.generations === null ? Promise.resolve() : this.generations.close();
         void Promise.all([joined, flushed]).then(() => finish(false));
       };
       this.#listener.close();

@@ -21,8 +21,10 @@ export interface AppDispatcherOptions {
   onJobSettled?: (outcome: JobOutcome) => void;
 }
 
-export function createAppDispatcher(pool: ThreadPool, options: AppDispatcherOptions): Handler {
+/** `currentPool` gives the pool new jobs go to (a reload swaps it); each job stays with the one it was given to. */
+export function createAppDispatcher(currentPool: () => ThreadPool, options: AppDispatcherOptions): Handler {
   return (request: HttpRequest, exchange: Exchange): Promise<HttpResponse> => {
+    const pool = currentPool();
     const authority = request.authority === '' ? options.fallbackAuthority() : request.authority;
     const path = request.path.charCodeAt(0) === 0x2f ? request.path : '/';
     const job: HttpJob = {

@@ -27,6 +27,8 @@ export interface MetricsSource {
   connections(): Iterable<ConnectionView>;
   readonly acceptedConnections: number;
   readonly pool: PoolStats | null;
+  /** the application's generation and reloads; null without an application */
+  readonly generations: { generation: number; reloads: { ok: number; failed: number } } | null;
   readonly fileCache: { hits: number; misses: number } | null;
   readonly logLinesDropped: number;
   readonly tlsHandshakeFailures: number | null;
@@ -82,6 +84,12 @@ export class ServerMetrics implements RequestObserver {
     r.add(new Gauge('spindle_pool_queue_length', 'Jobs waiting for a worker.', [], () => [[[], pool().queued]]));
     r.add(new Gauge('spindle_pool_jobs_in_flight', 'Jobs running on each worker.', ['worker'],
       () => pool().inFlightPerWorker.map((jobs, i) => [[String(i)], jobs] as [string[], number])));
+    r.add(new Gauge('spindle_app_generation', 'The application\'s generation: 1 at start, one more for each reload that took.', [],
+      () => [[[], this.#source.generations?.generation ?? 1]]));
+    r.add(new Counter('spindle_app_reloads_total', 'Reloads of the application (SIGHUP), by result.', ['result'], () => {
+      const reloads = this.#source.generations?.reloads ?? { ok: 0, failed: 0 };
+      return [[['ok'], reloads.ok], [['failed'], reloads.failed]];
+    }));
     r.add(new Counter('spindle_pool_worker_restarts_total', 'Workers replaced, by cause.', ['cause'],
       () => Object.entries(pool().restartsByCause).map(([cause, n]) => [[cause as RestartCause], n] as [string[], number])));
   }
