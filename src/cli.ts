@@ -22,6 +22,9 @@ Options:
   --body-timeout TIME      time a request body may stall, else 408 (default 10s)
   --keepalive-timeout TIME idle time before a keep-alive connection closes (default 5s)
   --shutdown-timeout TIME  bound on graceful shutdown (default 10s)
+  --drain-delay TIME       on SIGTERM, keep serving this long first, /healthz
+                           answering 503 draining and every response saying
+                           Connection: close (default 0)
   --max-connections N      open connections at most; past it the one idle longest
                            closes to make room, else the new one (default ${defaultMaxConnections()}:
                            ${CONNECTION_CAP.shareOfFileLimit * 100} % of the open-file limit, less ${CONNECTION_CAP.reservedDescriptors})
@@ -85,6 +88,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         'body-timeout': { type: 'string' },
         'keepalive-timeout': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'drain-delay': { type: 'string' },
         'max-connections': { type: 'string' },
         app: { type: 'string' },
         threads: { type: 'string' },
@@ -134,6 +138,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v['body-timeout'] !== undefined) options.bodyTimeoutMs = duration('--body-timeout', v['body-timeout'], 1);
   if (v['keepalive-timeout'] !== undefined) options.keepAliveTimeoutMs = duration('--keepalive-timeout', v['keepalive-timeout'], 1);
   if (v['shutdown-timeout'] !== undefined) options.shutdownTimeoutMs = duration('--shutdown-timeout', v['shutdown-timeout'], 0);
+  if (v['drain-delay'] !== undefined) options.drainDelayMs = duration('--drain-delay', v['drain-delay'], 0);
   if (v['max-connections'] !== undefined) options.maxConnections = count('--max-connections', v['max-connections'], 1);
   if (v.app !== undefined) {
     if (v.app === '') throw new UsageError("invalid value for --app: ''");
@@ -280,7 +285,10 @@ async function main(): Promise<void> {
       process.stderr.write(`spindle: ${signal} again, exiting now\n`);
       process.exit(1);
     }
-    process.stderr.write(`spindle: ${signal} received, shutting down (send it again to force)\n`);
+    const drain = server.config.drainDelayMs;
+    process.stderr.write(drain > 0
+      ? `spindle: ${signal} received, draining for ${drain} ms, then shutting down (send it again to force)\n`
+      : `spindle: ${signal} received, shutting down (send it again to force)\n`);
     server.close().then(({ forced }) => {
       if (forced) process.stderr.write('spindle: shutdown timeout passed, connections destroyed\n');
       process.exit(forced ? 1 : 0);

@@ -48,6 +48,12 @@ export interface ServerOptions {
   sendTimeoutMs?: number;
   /** bound on graceful shutdown; past it sockets are destroyed (default 10 s) */
   shutdownTimeoutMs?: number;
+  /**
+   * lame-duck time before a graceful shutdown: /healthz answers 503
+   * (draining) while the server keeps accepting and serving, every response
+   * saying Connection: close, so a load balancer takes it out first (default 0)
+   */
+  drainDelayMs?: number;
   /** requests read ahead on one connection before it stops reading (default 16) */
   maxPipelined?: number;
   /**
@@ -113,6 +119,7 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   sendTimeoutMs: number;
   shutdownTimeoutMs: number;
+  drainDelayMs: number;
   maxPipelined: number;
   maxConnections: number;
   threads: number;
@@ -184,6 +191,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     keepAliveTimeoutMs: integer('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs, 1),
     sendTimeoutMs: integer('sendTimeoutMs', options.sendTimeoutMs ?? DEFAULTS.sendTimeoutMs, 1),
     shutdownTimeoutMs: integer('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs, 0),
+    drainDelayMs: integer('drainDelayMs', options.drainDelayMs ?? 0, 0),
     maxPipelined: integer('maxPipelined', options.maxPipelined ?? DEFAULTS.maxPipelined, 1),
     maxConnections: integer('maxConnections', options.maxConnections ?? defaultMaxConnections(), 1),
     threads: integer('threads', options.threads ?? os.availableParallelism(), 1, 1024),

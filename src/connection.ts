@@ -195,6 +195,16 @@ export class Connection {
   }
 
   /**
+   * Lame-duck drain (--drain-delay): from now on every response says
+   * Connection: close, the one being answered included; an idle connection
+   * stays open for one more request, which its client may be sending now.
+   */
+  drain(): void {
+    this.#isShuttingDown = true;
+    if (!this.#isEnded && (this.#queue.length > 0 || this.#streaming !== null)) this.#isClosing = true;
+  }
+
+  /**
    * Graceful shutdown: an idle connection closes now; a busy one answers what
    * it has received (the last response says Connection: close), then closes.
    */

@@ -18,6 +18,8 @@ import type { StaticFiles } from './static/static-files.js';
 export interface RouterState {
   /** true once graceful shutdown has begun: /healthz answers 503 so balancers stop sending work */
   readonly isShuttingDown: boolean;
+  /** the drain delay before shutdown: still serving, but /healthz says draining (503) */
+  readonly isDraining: boolean;
   /** the application's pool, null with an inline handler */
   readonly poolStats: PoolStats | null;
   /** open connections, and the cap on them */
@@ -77,13 +79,15 @@ function metrics(request: HttpRequest, source: { render(): string }): HttpRespon
  *   ok            every worker is ready
  *   degraded      some workers are being replaced (200: the server still serves)
  *   unavailable   no worker is ready, e.g. the application keeps crashing (503)
+ *   draining      the drain delay after SIGTERM: still serving, but send new work elsewhere (503)
  *   shutting-down graceful shutdown has begun (503: send new work elsewhere)
  */
 function health(request: HttpRequest, state: RouterState): HttpResponse {
   if (request.method !== 'GET' && request.method !== 'HEAD') return disallowedMethod(request.method, 'GET, HEAD');
   const pool = state.poolStats;
   let status = 'ok';
-  if (state.isShuttingDown) status = 'shutting-down';
+  if (state.isDraining) status = 'draining';
+  else if (state.isShuttingDown) status = 'shutting-down';
   else if (pool !== null && pool.ready === 0) status = 'unavailable';
   else if (pool !== null && pool.ready < pool.threads) status = 'degraded';
   const connections = { connections: state.connectionCount, maxConnections: state.maxConnections };

@@ -53,6 +53,7 @@ export class Server {
   #hasLoggedCap = false;
   #host: ConnectionHost;
   #isShuttingDown = false;
+  #isDraining = false;
   #closing: Promise<CloseResult> | null = null;
   #onAllClosed: (() => void) | null = null;
 
@@ -138,8 +139,14 @@ export class Server {
     }
   }
 
+  /** true from SIGTERM (close()) on, the drain delay included */
   get isShuttingDown(): boolean {
-    return this.#isShuttingDown;
+    return this.#isShuttingDown || this.#isDraining;
+  }
+
+  /** true during the drain delay: still serving, /healthz says draining */
+  get isDraining(): boolean {
+    return this.#isDraining;
   }
 
   /** the pool that new jobs go to; null with an inline handler or files only */
@@ -162,7 +169,7 @@ export class Server {
    * what it has. False (logged) when it failed, or there is no application, or during shutdown.
    */
   reloadApp(): Promise<boolean> {
-    if (this.generations === null || this.#isShuttingDown) return Promise.resolve(false);
+    if (this.generations === null || this.isShuttingDown) return Promise.resolve(false);
     return this.generations.reload();
   }
 
@@ -232,8 +239,25 @@ export class Server {
    */
   close(): Promise<CloseResult> {
     if (this.#closing !== null) return this.#closing;
+    const delay = this.config.drainDelayMs;
+    if (delay === 0) {
+      this.#closing = this.#shutDown();
+      return this.#closing;
+    }
+    // Lame duck first: serve on, saying Connection: close, while /healthz
+    // tells the load balancer to stop sending; then the graceful shutdown.
+    this.#isDraining = true;
+    for (const connection of this.#connections) if (connection instanceof Connection) connection.drain();
+    this.#closing = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => {
+      this.#isDraining = false;
+      return this.#shutDown();
+    });
+    return this.#closing;
+  }
+
+  #shutDown(): Promise<CloseResult> {
     this.#isShuttingDown = true;
-    this.#closing = new Promise<CloseResult>((resolve) => {
+    return new Promise<CloseResult>((resolve) => {
       let isDone = false;
       const finish = (forced: boolean): void => {
         if (isDone) return;
@@ -258,14 +282,13 @@ export class Server {
       this.#onAllClosed = joinPool;
       for (const connection of [...this.#connections]) connection.shutdown();
     });
-    return this.#closing;
   }
 
   #onConnection = (socket: Socket): void => {
     if (!this.#admit(socket)) return;
     const tls = this.#tls;
     if (tls === null) {
-      this.#connections.add(new Connection(socket, this.#host));
+      this.#add(new Connection(socket, this.#host));
       return;
     }
     const config = this.config;
@@ -284,13 +307,18 @@ export class Server {
   };
 
   #onRedirectConnection = (socket: Socket): void => {
-    if (this.#admit(socket)) this.#connections.add(new Connection(socket, this.#redirectHost!));
+    if (this.#admit(socket)) this.#add(new Connection(socket, this.#redirectHost!));
   };
 
   /** A socket whose first byte has come takes its place as a Connection. */
   #promote(pending: PendingSocket, connection: Connection): void {
     this.#connections.delete(pending);
+    this.#add(connection);
+  }
+
+  #add(connection: Connection): void {
     this.#connections.add(connection);
+    if (this.#isDraining) connection.drain();
   }
 
   /** Whether a new socket may become a connection: not while shutting down, and within the cap. */

@@ -36,7 +36,7 @@ test('/healthz answers from the I/O thread while every worker sleeps, and counts
   assert.equal(response.status, 200);
   assert.equal(response.headers['cache-control'], 'no-store');
   const { connections, maxConnections, ...pool } = JSON.parse(response.text) as Health;
-  assert.deepEqual(pool, { status: 'ok', threads: 2, concurrency: 256, busy: 2, inFlight: 2, inFlightPerWorker: [1, 1], queued: 0, ready: 2, restarts: 0, backoffMs: 0, lastError: null });
+  assert.deepEqual(pool, { status: 'ok', threads: 2, concurrency: 256, busy: 2, inFlight: 2, inFlightPerWorker: [1, 1], queued: 0, ready: 2, restarts: 0, backoffMs: 0, lastError: null, generation: 1 });
   assert.ok(connections >= 3, `the two sleeps and this request are open connections (${connections})`);
   assert.equal(maxConnections, server.maxConnections);
   assert.ok(sleeps.every((sleep) => !sleep.isSettled), 'answered while both threads were asleep');
