@@ -1,7 +1,7 @@
 // Runs inside each worker thread: the job module of the HTTP pool. It imports
 // the application once, then turns each HttpJob into a `Request`, calls the
 // application's `fetch`, and reads its `Response` back into plain data.
-import { MessageChannel, threadId } from 'node:worker_threads';
+import { MessageChannel, threadId, type MessagePort } from 'node:worker_threads';
 import type { JobContext } from '../pool/job-module.js';
 import { readAhead, sendBody } from './body-stream.js';
 import { decodeHttpJob, encodeHttpResult, type AppSetup, type HttpJob, type HttpJobResult } from './http-job.js';
@@ -14,6 +14,29 @@ export interface FetchApp {
 }
 
 let app: FetchApp;
+
+/**
+ * Response bodies still streaming after their jobs ended: a worker of a
+ * generation being retired (a reload) lets them finish before it exits.
+ */
+const streams = {
+  count: 0,
+  onIdle: null as (() => void) | null,
+  open(port: MessagePort): void {
+    this.count++;
+    port.once('close', () => {
+      if (--this.count === 0) this.onIdle?.();
+    });
+  },
+};
+
+/** The pool awaits this once the worker's last job has ended, before the thread exits. */
+export function drain(): Promise<void> {
+  if (streams.count === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    streams.onIdle = resolve;
+  });
+}
 
 /** Jobs come through the pool's shared queue encoded by encodeHttpJob. */
 export const decodePayload = decodeHttpJob;
@@ -101,6 +124,7 @@ async function readNativeResponse(response: Response, method: string, context: J
     // through a channel of its own, read only as fast as the client takes it.
     const { port1, port2 } = new MessageChannel();
     sendBody(reader, ahead, port1, () => context.abort());
+    streams.open(port1);
     context.transfer(port2);
     return { status: response.status, headers, body: null, stream: port2 };
   } else if (response.body !== null) {

@@ -34,4 +34,11 @@ export interface JobModule {
    * fit (it then goes by message). Without it, results go by message.
    */
   encodeResult?: (result: any, target: Buffer) => number;
+  /**
+   * optional: when the pool is closed and the worker's last job has ended,
+   * awaited before the worker exits, for work that outlives its job (a
+   * response body still streaming). The pool's close() waits for it;
+   * terminate() does not.
+   */
+  drain?: () => Promise<void> | void;
 }

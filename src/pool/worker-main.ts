@@ -180,6 +180,7 @@ function onMessage(message: ToWorker): void {
 }
 
 async function start(): Promise<void> {
+  let drain: (() => Promise<void> | void) | null = null;
   let run: JobFunction;
   let decode: (bytes: Buffer) => unknown;
   try {
@@ -189,6 +190,7 @@ async function start(): Promise<void> {
     }
     if (typeof mod.setup === 'function') await mod.setup(setup.jobData);
     run = mod.default;
+    if (typeof mod.drain === 'function') drain = mod.drain;
     decode = typeof mod.decodePayload === 'function' ? mod.decodePayload : (bytes) => v8.deserialize(bytes);
     if (typeof mod.encodeResult === 'function' && setup.hasResultDecoder) encodeResult = mod.encodeResult;
   } catch (err) {
@@ -198,6 +200,8 @@ async function start(): Promise<void> {
   port.on('message', onMessage);
   post({ type: 'ready' });
   await takeJobs(run, decode);
+  // What outlives the jobs (streamed bodies) ends before the thread does.
+  if (drain !== null) await drain();
   // The loop ended: the book's thread returns from its closure, and the pool
   // joins it. Exit rather than wait for the event loop to empty, which
   // handles the application left open (timers, sockets) would prevent.

@@ -18,6 +18,17 @@ function writeApp(dir: string, version: string): void {
     export default {
       async fetch(request) {
         const url = new URL(request.url);
+        if (url.pathname === '/ticks') {
+          let n = 0;
+          const stream = new ReadableStream({
+            async pull(controller) {
+              await new Promise((resolve) => setTimeout(resolve, 60));
+              controller.enqueue(new TextEncoder().encode(VERSION + ':' + n + '\\n'));
+              if (++n === 8) controller.close();
+            },
+          });
+          return new Response(stream);
+        }
         const ms = Number(url.searchParams.get('ms') ?? 0);
         if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
         return new Response(VERSION);
@@ -67,6 +78,21 @@ test('a job running at the reload finishes on the old generation', async (t) => 
   assert.equal(await get(t, port), 'new');
   assert.equal(await slow, 'old');
   await waitUntil(() => server.generations!.retiringCount === 0, 'the old generation is joined');
+});
+
+test('a response streaming at the reload streams to its end from the old generation', async (t) => {
+  const dir = appDir('old');
+  const { server, port } = await startServer(t, { app: path.join(dir, 'app.mjs'), threads: 1 });
+  const client = await connect(t, port);
+  await client.write('GET /ticks HTTP/1.1\r\nHost: a\r\n\r\n');
+  await client.waitForText('old:1\n');
+  writeApp(dir, 'new');
+  assert.equal(await server.reloadApp(), true);
+  const response = await client.readResponse();
+  assertResponse(response, 200);
+  assert.equal(response.body.toString(), Array.from({ length: 8 }, (_, i) => `old:${i}\n`).join(''));
+  assert.equal(await get(t, port), 'new');
+  await waitUntil(() => server.generations!.retiringCount === 0, 'the old generation is joined once its stream ended');
 });
 
 test('an app that throws at import leaves the old generation serving, with one log line', async (t) => {
