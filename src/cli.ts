@@ -35,6 +35,10 @@ Options:
                            (default ${DEFAULTS.concurrency}; 1 for handlers that only compute)
   --queue N                requests that may wait for a worker, else 503 (default 1024)
   --job-timeout TIME       deadline of a running request, else 504 (default 30s)
+  --max-jobs-per-worker N  replace a worker after N requests (plus up to a
+                           tenth at random), once its own have ended (default: never)
+  --max-worker-memory SIZE replace a worker whose heap is past SIZE after a
+                           request (default: never)
   --demo                   run the built-in demo app too (it runs anyway without DIR or --app)
   --root DIR               serve the files under DIR (same as the DIR argument)
   --prefix PATH            URL path the files are served under (default /)
@@ -95,6 +99,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         queue: { type: 'string' },
         concurrency: { type: 'string' },
         'job-timeout': { type: 'string' },
+        'max-jobs-per-worker': { type: 'string' },
+        'max-worker-memory': { type: 'string' },
         demo: { type: 'boolean' },
         root: { type: 'string' },
         prefix: { type: 'string' },
@@ -148,6 +154,8 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v.queue !== undefined) options.queueSize = count('--queue', v.queue, 0);
   if (v.concurrency !== undefined) options.concurrency = count('--concurrency', v.concurrency, 1, MAX_CONCURRENCY);
   if (v['job-timeout'] !== undefined) options.jobTimeoutMs = duration('--job-timeout', v['job-timeout'], 0);
+  if (v['max-jobs-per-worker'] !== undefined) options.maxJobsPerWorker = count('--max-jobs-per-worker', v['max-jobs-per-worker'], 1);
+  if (v['max-worker-memory'] !== undefined) options.maxWorkerMemoryBytes = size('--max-worker-memory', v['max-worker-memory']);
   if (v.demo) options.demo = true;
   if (v.metrics) options.metrics = true;
   parseTls(v, options);

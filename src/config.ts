@@ -87,6 +87,10 @@ export interface ServerOptions {
   queueSize?: number;
   /** deadline of a request's job once it runs, else 504 (default 30 s) */
   jobTimeoutMs?: number;
+  /** recycle a worker after this many requests, plus up to a tenth at random (default 0: never) */
+  maxJobsPerWorker?: number;
+  /** recycle a worker whose heap is past this many bytes after a request (default 0: never) */
+  maxWorkerMemoryBytes?: number;
   /**
    * An inline handler on the I/O thread instead of an application on the
    * pool: for fast, non-blocking code only, since it runs between socket reads.
@@ -126,6 +130,8 @@ export interface ServerConfig {
   concurrency: number;
   queueSize: number;
   jobTimeoutMs: number;
+  maxJobsPerWorker: number;
+  maxWorkerMemoryBytes: number;
   /** null: plain HTTP */
   tls: TlsSettings | null;
   redirectHttpPort: number | null;
@@ -198,6 +204,8 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     concurrency: integer('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, MAX_CONCURRENCY),
     queueSize: integer('queueSize', options.queueSize ?? DEFAULTS.queueSize, 0),
     jobTimeoutMs: integer('jobTimeoutMs', options.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs, 0),
+    maxJobsPerWorker: integer('maxJobsPerWorker', options.maxJobsPerWorker ?? 0, 0),
+    maxWorkerMemoryBytes: integer('maxWorkerMemoryBytes', options.maxWorkerMemoryBytes ?? 0, 0),
     tls: resolveTls(options.tls),
     redirectHttpPort: options.redirectHttpPort === undefined ? null : integer('redirectHttpPort', options.redirectHttpPort, 0, 65535),
     hstsMaxAge: options.hstsMaxAge === undefined ? null : integer('hstsMaxAge', options.hstsMaxAge, 0),

@@ -83,6 +83,8 @@ export class Server {
         concurrency: config.concurrency,
         queueSize: config.queueSize,
         jobTimeoutMs: config.jobTimeoutMs,
+        maxJobsPerWorker: config.maxJobsPerWorker,
+        maxWorkerHeapBytes: config.maxWorkerMemoryBytes,
         encodePayload: encodeHttpJob,
         payloadSlotBytes: JOB_SLOT_BYTES,
         resultSlotBytes: RESULT_SLOT_BYTES,

@@ -183,7 +183,7 @@ test('an uncaught exception in a callback kills the worker: ERR_WORKER_DIED with
   const err = await assertPoolError(run(pool, { kind: 'uncaught', message: 'boom in a timer' }), 'ERR_WORKER_DIED');
   assert.match(err.message, /boom in a timer/);
   await waitForReplacement(pool, 1);
-  assert.deepEqual(pool.stats.restartsByCause, { terminated: 0, out_of_memory: 0, error: 1, exit: 0, start_failed: 0 });
+  assert.deepEqual(pool.stats.restartsByCause, { recycled: 0, terminated: 0, out_of_memory: 0, error: 1, exit: 0, start_failed: 0 });
   assert.match(pool.stats.lastError ?? '', /boom in a timer/);
   assert.equal(await run(pool, { kind: 'echo', value: 'ok' }), 'ok');
 });
@@ -194,6 +194,37 @@ test('a job that exhausts its heap fails with ERR_WORKER_OUT_OF_MEMORY and its w
   await waitForReplacement(pool, 1);
   assert.equal(pool.stats.restartsByCause.out_of_memory, 1);
   assert.equal(await run(pool, { kind: 'echo', value: 'ok' }), 'ok');
+});
+
+// ─── recycling ───────────────────────────────────────────────────────────────
+
+test('maxJobsPerWorker: each worker is replaced after its jobs (and a tenth more at most); no job fails', async (t) => {
+  const pool = await startPool(t, { size: 2, concurrency: 4, maxJobsPerWorker: 10 });
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => run(pool, { kind: 'echo-later', value: i })));
+  assert.deepEqual(results, Array.from({ length: 200 }, (_, i) => i));
+  await waitUntil(() => pool.stats.ready === 2, 'both workers ready');
+  const recycled = pool.stats.restartsByCause.recycled;
+  // 10 to 11 jobs end in each worker's life, and up to 3 more it had taken by then
+  // (4 lanes): 200 jobs make 13 to 20 recycles.
+  assert.ok(recycled >= 12 && recycled <= 20, `${recycled} recycles`);
+  assert.equal(pool.stats.restarts, 0, 'a recycle is not a failure');
+  assert.equal(pool.stats.lastError, null);
+});
+
+test('maxWorkerHeapBytes: a worker past it after a job is replaced, and the job still succeeds', async (t) => {
+  const pool = await startPool(t, { size: 1, maxWorkerHeapBytes: 1 });
+  for (let i = 0; i < 3; i++) assert.equal(await run(pool, { kind: 'echo', value: i }), i);
+  await waitUntil(() => pool.stats.restartsByCause.recycled >= 2, 'recycled after its jobs');
+  assert.equal(pool.stats.restarts, 0);
+});
+
+test('maxJobsPerWorker: a job running when the limit comes finishes before its worker leaves', async (t) => {
+  const pool = await startPool(t, { size: 1, concurrency: 2, maxJobsPerWorker: 1 });
+  const slow = run(pool, { kind: 'wait', ms: 300 });
+  assert.equal(await run(pool, { kind: 'echo', value: 'fast' }), 'fast'); // the limit: the worker is recycling now
+  assert.equal(await slow, 'waited 300 ms');
+  await waitUntil(() => pool.stats.restartsByCause.recycled >= 1 && pool.stats.ready === 1, 'replaced');
+  assert.equal(await run(pool, { kind: 'echo', value: 'after' }), 'after');
 });
 
 // ─── aborting ────────────────────────────────────────────────────────────────
@@ -293,7 +324,7 @@ test('close() finishes running and queued jobs, refuses new ones, then joins eve
   await assertPoolError(run(pool, { kind: 'echo', value: 'late' }), 'ERR_POOL_CLOSED');
   await closed;
   assert.deepEqual(await Promise.all(jobs), ['slept 200 ms', 'slept 200 ms', 'queued 1', 'queued 2']);
-  assert.deepEqual({ ...pool.stats, lastError: null }, { threads: 2, concurrency: 1, busy: 0, inFlight: 0, inFlightPerWorker: [], queued: 0, ready: 0, restarts: 0, restartsByCause: { terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 }, backoffMs: 0, lastError: null }, 'every worker has exited and none was replaced');
+  assert.deepEqual({ ...pool.stats, lastError: null }, { threads: 2, concurrency: 1, busy: 0, inFlight: 0, inFlightPerWorker: [], queued: 0, ready: 0, restarts: 0, restartsByCause: { recycled: 0, terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 }, backoffMs: 0, lastError: null }, 'every worker has exited and none was replaced');
   await assertPoolError(run(pool, { kind: 'echo', value: 'later' }), 'ERR_POOL_CLOSED');
 });
 

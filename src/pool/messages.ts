@@ -65,7 +65,13 @@ export interface FailedMessage {
   error: SerializedError;
 }
 
-export type FromWorker = ReadyMessage | InitErrorMessage | NeedMessage | ResultsMessage | DoneMessage | FailedMessage;
+export type FromWorker = ReadyMessage | InitErrorMessage | NeedMessage | ResultsMessage | DoneMessage | FailedMessage | RecyclingMessage;
+
+/** The worker reached its job or heap limit: it takes no more jobs, and exits once its own have ended. */
+export interface RecyclingMessage {
+  type: 'recycling';
+  reason: string;
+}
 
 export interface SerializedError {
   name: string;
@@ -87,6 +93,10 @@ export interface WorkerData {
   results: ResultMailboxMemory;
   /** whether the pool can read results from the mailboxes (it has a decodeResult) */
   hasResultDecoder: boolean;
+  /** recycle after this many jobs (jitter included); 0 never */
+  recycleAfterJobs: number;
+  /** recycle when the heap is past this many bytes after a job; 0 never */
+  recycleAboveHeapBytes: number;
 }
 
 export function serializeError(err: unknown): SerializedError {

@@ -28,6 +28,14 @@ export interface ThreadPoolOptions {
   /** heap limits of each worker (node:worker_threads resourceLimits) */
   resourceLimits?: ResourceLimits;
   /**
+   * a worker that has run this many jobs (plus a random tenth, so that
+   * workers do not all go at once, as gunicorn's max_requests_jitter) takes
+   * no more, finishes the ones it has, and is replaced; 0 never (default)
+   */
+  maxJobsPerWorker?: number;
+  /** a worker whose heap is past this many bytes after a job is replaced the same way; 0 never (default) */
+  maxWorkerHeapBytes?: number;
+  /**
    * Writes a payload into the shared queue: returns its length, or -1 when
    * it does not fit (it is then posted as a message). The job module's
    * `decodePayload` reads it back. Default: v8.serialize / v8.deserialize.
@@ -82,7 +90,7 @@ export interface PoolStats {
   lastError: string | null;
 }
 
-export type RestartCause = 'terminated' | 'out_of_memory' | 'error' | 'exit' | 'start_failed';
+export type RestartCause = 'recycled' | 'terminated' | 'out_of_memory' | 'error' | 'exit' | 'start_failed';
 
 /** Called once when a job settles: with an error, or with null and the result. */
 export type JobCallback = (err: Error | null, result?: unknown) => void;
@@ -100,6 +108,8 @@ export interface ResolvedPoolOptions {
   jobTimeoutMs: number;
   abortGraceMs: number;
   resourceLimits: ResourceLimits | undefined;
+  maxJobsPerWorker: number;
+  maxWorkerHeapBytes: number;
   encodePayload: (payload: unknown, target: Buffer) => number;
   payloadSlotBytes: number;
   resultSlotBytes: number;
@@ -136,6 +146,8 @@ export function resolvePoolOptions(options: ThreadPoolOptions): ResolvedPoolOpti
     jobTimeoutMs: wholeNumber('jobTimeoutMs', options.jobTimeoutMs ?? POOL_DEFAULTS.jobTimeoutMs, 'a whole number of milliseconds'),
     abortGraceMs: wholeNumber('abortGraceMs', options.abortGraceMs ?? POOL_DEFAULTS.abortGraceMs, 'a whole number of milliseconds'),
     resourceLimits: options.resourceLimits,
+    maxJobsPerWorker: wholeNumber('maxJobsPerWorker', options.maxJobsPerWorker ?? 0, 'a whole number, 0 for no limit'),
+    maxWorkerHeapBytes: wholeNumber('maxWorkerHeapBytes', options.maxWorkerHeapBytes ?? 0, 'a whole number of bytes, 0 for no limit'),
     encodePayload: options.encodePayload ?? encodeWithV8,
     payloadSlotBytes: options.payloadSlotBytes ?? POOL_DEFAULTS.payloadSlotBytes,
     resultSlotBytes: options.resultSlotBytes ?? POOL_DEFAULTS.resultSlotBytes,

@@ -21,6 +21,8 @@ export class PoolWorker {
   readonly graceTimers = new Map<number, NodeJS.Timeout>();
   /** why the pool terminated it, once it did */
   terminatedFor: string | null = null;
+  /** why it is being recycled (its job or heap limit), once it said so */
+  recycling: string | null = null;
   exitError: Error | null = null;
   /** the JoinHandle: resolves with the exit code once the thread has ended */
   readonly exited: Promise<number>;

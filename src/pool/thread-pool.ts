@@ -65,7 +65,7 @@ export class ThreadPool implements AsyncDisposable {
   #wakePolicy: WakePolicy;
   #deadlines: DeadlineClock;
   #restarts = 0;
-  #restartsByCause: Record<RestartCause, number> = { terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 };
+  #restartsByCause: Record<RestartCause, number> = { recycled: 0, terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 };
   #backoff = new StartBackoff();
   #lastError: string | null = null;
   #isClosing = false;
@@ -337,6 +337,8 @@ export class ThreadPool implements AsyncDisposable {
       index,
       results: this.#mailboxes.memory,
       hasResultDecoder: this.#options.decodeResult !== null,
+      recycleAfterJobs: withJitter(this.#options.maxJobsPerWorker),
+      recycleAboveHeapBytes: this.#options.maxWorkerHeapBytes,
     };
     const thread = startThread(workerData, this.#options.resourceLimits);
     const worker = new PoolWorker(this.#nextWorkerId++, index, thread);
@@ -380,6 +382,11 @@ export class ThreadPool implements AsyncDisposable {
       }
       case 'results':
         this.#drainMailbox(worker, true);
+        break;
+      case 'recycling':
+        worker.recycling = message.reason;
+        // It may have been the one woken for a queued job: someone else takes it.
+        if (this.#queue.length > 0) this.#queue.wakeOne();
         break;
       case 'done':
         this.#onResult(worker, message.id, null, message.result);
@@ -475,6 +482,13 @@ export class ThreadPool implements AsyncDisposable {
     }
     // Joined: its loop found the channel closed and empty and ended.
     if (this.#isClosing && (this.#jobs.size === 0 || (lost === 0 && code === 0 && err === null))) return;
+    const cause = restartCause(worker, err);
+    if (cause === 'recycled' && code === 0 && lost === 0) {
+      // Planned: it reached its limit and left with nothing in flight. Not a failure.
+      this.#restartsByCause.recycled++;
+      this.#spawn();
+      return;
+    }
     if (worker.terminatedFor !== null) this.#lastError = `worker ${worker.id} was terminated: ${worker.terminatedFor}`;
     else if (err !== null) this.#lastError = err.message;
     else if (lost === 0 && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
@@ -483,7 +497,7 @@ export class ThreadPool implements AsyncDisposable {
       this.#options.log(`spindle: ${this.#lastError}; ${lost} job${lost === 1 ? '' : 's'} in flight on it failed`);
     }
     this.#restarts++;
-    this.#restartsByCause[restartCause(worker, err)]++;
+    this.#restartsByCause[cause === 'recycled' ? 'exit' : cause]++;
     if (!worker.isReady) {
       this.#backoff.onStartFailed(() => {
         if (!this.#isClosing) this.#spawn();
@@ -553,9 +567,15 @@ export class ThreadPool implements AsyncDisposable {
   }
 }
 
+/** A job limit plus up to a tenth more, at random, so that workers started together are not recycled together. */
+function withJitter(limit: number): number {
+  return limit === 0 ? 0 : limit + Math.floor(Math.random() * (Math.floor(limit / 10) + 1));
+}
+
 /** Why a worker that left had to be replaced, for the metrics. */
 function restartCause(worker: PoolWorker, err: (Error & { code?: string }) | null): RestartCause {
   if (!worker.isReady) return 'start_failed';
+  if (worker.recycling !== null && err === null && worker.terminatedFor === null) return 'recycled';
   if (worker.terminatedFor !== null) return 'terminated';
   if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out_of_memory';
   return err !== null ? 'error' : 'exit';

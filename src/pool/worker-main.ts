@@ -32,6 +32,25 @@ const freeLanes: number[] = [];
 for (let lane = (index + 1) * queue.lanesPerWorker - 1; lane >= index * queue.lanesPerWorker; lane--) freeLanes.push(lane);
 /** Resolves the take loop's wait when a lane is freed. */
 let onLaneFreed: (() => void) | null = null;
+/** jobs ended here, for the recycling limit */
+let jobsDone = 0;
+/** this worker reached its job or heap limit: it takes no more jobs and leaves once its own have ended */
+let isRecycling = false;
+
+/** After each job: past its job count or heap limit, the worker stops taking jobs and says so. */
+function checkRecycling(): void {
+  if (isRecycling) return;
+  let reason: string | null = null;
+  if (setup.recycleAfterJobs > 0 && jobsDone >= setup.recycleAfterJobs) reason = `it ran ${jobsDone} jobs`;
+  else if (setup.recycleAboveHeapBytes > 0) {
+    const heap = v8.getHeapStatistics().used_heap_size;
+    if (heap > setup.recycleAboveHeapBytes) reason = `its heap holds ${heap} bytes`;
+  }
+  if (reason === null) return;
+  isRecycling = true;
+  queue.setRetiring(index, true);
+  post({ type: 'recycling', reason });
+}
 
 function post(message: FromWorker, transfer?: TransferListItem[]): void {
   port.postMessage(message, transfer);
@@ -86,6 +105,8 @@ async function runJob(run: JobFunction, decode: (bytes: Buffer) => unknown, job:
   // The lane is free before the result is out, so that whoever reads it finds it free.
   queue.finish(index, lane);
   freeLanes.push(lane);
+  jobsDone++;
+  checkRecycling();
   if (onLaneFreed !== null) onLaneFreed();
   if (message === null) return;
   if (message.type === 'done' && encodeResult !== null) {
@@ -133,7 +154,7 @@ async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): P
     // it takes another: a job that then blocks the thread holds only the jobs
     // already waiting on something, never ones this loop took behind it,
     // which stay in the queue for the other workers.
-    while (freeLanes.length > 0) {
+    while (freeLanes.length > 0 && !isRecycling) {
       const lane = freeLanes[freeLanes.length - 1];
       const job = queue.take(index, lane);
       if (job === null) break;
@@ -142,6 +163,12 @@ async function takeJobs(run: JobFunction, decode: (bytes: Buffer) => unknown): P
       await yieldToEventLoop();
     }
     const inFlight = lanes - freeLanes.length;
+    if (isRecycling) {
+      // Recycled (its job or heap limit): finish the jobs in flight, then leave.
+      if (inFlight === 0) return;
+      await laneFreed();
+      continue;
+    }
     if (queue.isClosed && queue.length === 0) {
       // The book's `recv` error: the channel is closed and empty. Finish the
       // jobs in flight, then leave the loop.
