@@ -6,6 +6,7 @@ import { CONNECTION_CAP, DEFAULTS, defaultMaxConnections, parseDuration, parseSi
 import { createServer } from './server.js';
 import { AccessLogError } from './observe/access-log.js';
 import { CertificateError } from './tls/certificates.js';
+import { TrustList } from './http/forwarded.js';
 import { MAX_CONCURRENCY } from './pool/pool-options.js';
 
 const USAGE = `Usage: spindle [options] [DIR]
@@ -60,6 +61,9 @@ Options:
                            a file (appended to; SIGUSR1 reopens it), or off
   --log-format FORMAT      combined (nginx's, the default) or json
   --metrics                serve GET /metrics (Prometheus text format)
+  --trust-proxy LIST       believe X-Forwarded-For/-Proto/-Host and Forwarded only
+                           from these peers: loopback, addresses, networks
+                           (a,b,10.0.0.0/8); default: from nobody
   --help                   show this help
   --version                show the version
 
@@ -118,6 +122,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         'access-log': { type: 'string' },
         'log-format': { type: 'string' },
         metrics: { type: 'boolean' },
+        'trust-proxy': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -158,6 +163,14 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v['max-worker-memory'] !== undefined) options.maxWorkerMemoryBytes = size('--max-worker-memory', v['max-worker-memory']);
   if (v.demo) options.demo = true;
   if (v.metrics) options.metrics = true;
+  if (v['trust-proxy'] !== undefined) {
+    options.trustProxy = v['trust-proxy'].split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+    try {
+      new TrustList(options.trustProxy);
+    } catch (err) {
+      throw new UsageError(`invalid value for --trust-proxy: ${(err as Error).message.replace(/^trustProxy: /, '')}`);
+    }
+  }
   parseTls(v, options);
   // As nginx, Apache, http-server and serve do, a line per request by default.
   const accessLog = v['access-log'] ?? '-';

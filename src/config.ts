@@ -9,6 +9,7 @@ import type { StaticOptions } from './static/static-files.js';
 import type { CertificateSource } from './tls/certificates.js';
 import type { TlsSettings } from './tls/tls-front.js';
 import type { LogFormat } from './observe/log-format.js';
+import { TrustList } from './http/forwarded.js';
 
 /** HTTPS: one certificate and its key, or several chosen by each handshake's SNI name. */
 export interface TlsOptions {
@@ -110,6 +111,12 @@ export interface ServerOptions {
   accessLog?: { path: string; format?: LogFormat };
   /** serve GET /metrics in the Prometheus text format, on the I/O thread (default false) */
   metrics?: boolean;
+  /**
+   * peers whose X-Forwarded-For, -Proto, -Host and Forwarded fields decide
+   * the client address (access log) and the scheme and host of request.url:
+   * 'loopback', addresses, networks ('10.0.0.0/8'). Default: nobody's.
+   */
+  trustProxy?: string[];
   /** where errors are reported (default: stderr) */
   log?: (message: string) => void;
 }
@@ -138,6 +145,7 @@ export interface ServerConfig {
   hstsMaxAge: number | null;
   accessLog: { path: string; format: LogFormat } | null;
   metrics: boolean;
+  trustProxy: TrustList | null;
   log: (message: string) => void;
 }
 
@@ -211,6 +219,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     hstsMaxAge: options.hstsMaxAge === undefined ? null : integer('hstsMaxAge', options.hstsMaxAge, 0),
     accessLog: resolveAccessLog(options.accessLog),
     metrics: options.metrics === true,
+    trustProxy: options.trustProxy === undefined || options.trustProxy.length === 0 ? null : new TrustList(options.trustProxy),
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),
   };
   if (config.tls === null && config.redirectHttpPort !== null) throw new RangeError('redirectHttpPort needs tls');

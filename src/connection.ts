@@ -18,6 +18,7 @@ import {
   FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
   type Framing, type HttpResponse,
 } from './http/response.js';
+import { readForwarded, type TrustList } from './http/forwarded.js';
 import { adoptRequestId, newRequestId } from './http/request-id.js';
 import { newFacts, type RequestFacts, type RequestObserver } from './observe/request-record.js';
 import { ResponseWriter, releaseBody } from './response-writer.js';
@@ -43,6 +44,8 @@ export interface ConnectionHost {
   readonly streamsRequestBodies: boolean;
   /** told of every request once it is over (the access log, the metrics); null: nobody is */
   readonly observer: RequestObserver | null;
+  /** peers whose X-Forwarded-* and Forwarded fields are believed (--trust-proxy); null: nobody's */
+  readonly trustProxy: TrustList | null;
   log(message: string): void;
   onConnectionClose(connection: Connection): void;
   /** the connection has nothing to do: no request has begun, nothing is left to write (a new connection too) */
@@ -123,7 +126,7 @@ export class Connection {
   #requestCount = 0;
   /** when the bytes of the request being read began to arrive (performance.now()); kept only with an observer */
   #requestStartedAt = 0;
-  /** the client's address, read at accept (a closed socket has none); only with an observer */
+  /** the peer's address, read at accept (a closed socket has none); only with an observer or a trust list */
   #remoteAddress = '-';
   #timer: NodeJS.Timeout | null = null;
   #timerKind: TimerKind = TIMER_NONE;
@@ -186,10 +189,8 @@ export class Connection {
     socket.on('timeout', Connection.#socketTimeoutListener);
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
     this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
-    if (host.observer !== null) {
-      this.#remoteAddress = socket.remoteAddress ?? '-';
-      this.#requestStartedAt = performance.now();
-    }
+    if (host.observer !== null || host.trustProxy !== null) this.#remoteAddress = socket.remoteAddress ?? '-';
+    if (host.observer !== null) this.#requestStartedAt = performance.now();
     this.#isIdle = true;
     host.onConnectionIdle(this);
   }
@@ -401,6 +402,15 @@ export class Connection {
     if (body === null) this.#isContinueOwed = false; // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
     const facts = newFacts(adoptRequestId(request));
+    const trust = this.#host.trustProxy;
+    if (trust !== null) {
+      const forwarded = readForwarded(request, this.#remoteAddress, trust);
+      if (forwarded !== null) {
+        facts.clientAddress = forwarded.client;
+        facts.forwardedProto = forwarded.proto;
+        facts.forwardedHost = forwarded.host;
+      }
+    }
     this.#host.observer?.requestStarted?.();
     const exchange = new RequestExchange(facts, body);
     const slot: Slot = { request, response: null, exchange, facts, requestLine: null, startedAt: this.#requestStartedAt, isRecorded: false };
@@ -565,7 +575,7 @@ export class Connection {
     observer.requestDone({
       request: slot.request, requestLine: slot.request === null ? slot.requestLine : requestLineOf(slot.request),
       status, bodyBytes, startedAt: slot.startedAt, endedAt: performance.now(),
-      remoteAddress: this.#remoteAddress, facts: slot.facts,
+      remoteAddress: slot.facts.clientAddress ?? this.#remoteAddress, facts: slot.facts,
     });
   }
 

@@ -124,6 +124,7 @@ export class Server {
       // Application requests start as soon as their head is in; their body follows.
       streamsRequestBodies: this.pool !== null,
       observer: observeAll([this.accessLog, this.metrics]),
+      trustProxy: config.trustProxy,
       log: config.log,
       onConnectionClose: (connection) => {
         this.metrics?.connectionClosed(connection);

@@ -25,11 +25,13 @@ export interface AppDispatcherOptions {
 export function createAppDispatcher(currentPool: () => ThreadPool, options: AppDispatcherOptions): Handler {
   return (request: HttpRequest, exchange: Exchange): Promise<HttpResponse> => {
     const pool = currentPool();
-    const authority = request.authority === '' ? options.fallbackAuthority() : request.authority;
+    const facts = exchange.facts;
+    // Trusted proxies (--trust-proxy) may say which scheme and Host the client used.
+    const authority = facts.forwardedHost ?? (request.authority === '' ? options.fallbackAuthority() : request.authority);
     const path = request.path.charCodeAt(0) === 0x2f ? request.path : '/';
     const job: HttpJob = {
       method: request.method,
-      url: `${options.scheme}://${authority}${path}`,
+      url: `${facts.forwardedProto ?? options.scheme}://${authority}${path}`,
       headers: request.headers,
       body: null,
     };
@@ -53,7 +55,6 @@ export function createAppDispatcher(currentPool: () => ThreadPool, options: AppD
       job.body = bytes.buffer;
       transfer = [bytes.buffer];
     }
-    const facts = exchange.facts;
     facts.answeredBy = 'app';
     const submittedAt = performance.timeOrigin + performance.now();
     return new Promise((resolve) => {

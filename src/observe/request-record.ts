@@ -15,6 +15,10 @@ export interface RequestFacts {
   queueMs: number;
   runMs: number;
   workerId: number;
+  /** from trusted proxies (--trust-proxy): the client's address, and the scheme and Host it used; null when not told */
+  clientAddress: string | null;
+  forwardedProto: 'http' | 'https' | null;
+  forwardedHost: string | null;
 }
 
 export interface RequestRecord {
@@ -53,5 +57,5 @@ export function observeAll(observers: Array<RequestObserver | null>): RequestObs
 }
 
 export function newFacts(requestId: string): RequestFacts {
-  return { answeredBy: 'builtin', requestId, queueMs: -1, runMs: -1, workerId: -1 };
+  return { answeredBy: 'builtin', requestId, queueMs: -1, runMs: -1, workerId: -1, clientAddress: null, forwardedProto: null, forwardedHost: null };
 }
