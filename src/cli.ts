@@ -64,6 +64,9 @@ Options:
   --trust-proxy LIST       believe X-Forwarded-For/-Proto/-Host and Forwarded only
                            from these peers: loopback, addresses, networks
                            (a,b,10.0.0.0/8); default: from nobody
+  --proxy-protocol         connections from --trust-proxy peers begin with a PROXY
+                           protocol header (v1 or v2: HAProxy send-proxy, nginx
+                           proxy_protocol); from other peers one is refused
   --help                   show this help
   --version                show the version
 
@@ -123,6 +126,7 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
         'log-format': { type: 'string' },
         metrics: { type: 'boolean' },
         'trust-proxy': { type: 'string' },
+        'proxy-protocol': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -163,6 +167,10 @@ function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ServerOptions
   if (v['max-worker-memory'] !== undefined) options.maxWorkerMemoryBytes = size('--max-worker-memory', v['max-worker-memory']);
   if (v.demo) options.demo = true;
   if (v.metrics) options.metrics = true;
+  if (v['proxy-protocol']) {
+    if (v['trust-proxy'] === undefined) throw new UsageError('--proxy-protocol needs --trust-proxy: the peers that send the header');
+    options.proxyProtocol = true;
+  }
   if (v['trust-proxy'] !== undefined) {
     options.trustProxy = v['trust-proxy'].split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
     try {

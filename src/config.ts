@@ -117,6 +117,12 @@ export interface ServerOptions {
    * 'loopback', addresses, networks ('10.0.0.0/8'). Default: nobody's.
    */
   trustProxy?: string[];
+  /**
+   * every connection from a trusted peer (trustProxy) begins with a PROXY
+   * protocol header (v1 or v2), whose source address is the client's; one
+   * from any other peer is refused (default false)
+   */
+  proxyProtocol?: boolean;
   /** where errors are reported (default: stderr) */
   log?: (message: string) => void;
 }
@@ -146,6 +152,7 @@ export interface ServerConfig {
   accessLog: { path: string; format: LogFormat } | null;
   metrics: boolean;
   trustProxy: TrustList | null;
+  proxyProtocol: boolean;
   log: (message: string) => void;
 }
 
@@ -220,10 +227,12 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     accessLog: resolveAccessLog(options.accessLog),
     metrics: options.metrics === true,
     trustProxy: options.trustProxy === undefined || options.trustProxy.length === 0 ? null : new TrustList(options.trustProxy),
+    proxyProtocol: options.proxyProtocol === true,
     log: options.log ?? ((message) => process.stderr.write(message + '\n')),
   };
   if (config.tls === null && config.redirectHttpPort !== null) throw new RangeError('redirectHttpPort needs tls');
   if (config.tls === null && config.hstsMaxAge !== null) throw new RangeError('hstsMaxAge needs tls');
+  if (config.proxyProtocol && config.trustProxy === null) throw new RangeError('proxyProtocol needs trustProxy: the peers that send the header');
   if (typeof config.host !== 'string' || config.host === '') throw new RangeError('host must be a non-empty string');
   if (options.static?.cacheValidityMs !== undefined) integer('static.cacheValidityMs', options.static.cacheValidityMs, 0);
   return config;

@@ -64,6 +64,8 @@ export interface ConnectionOptions {
   screen?: (request: HttpRequest) => { response: HttpResponse; close: boolean } | null;
   /** header lines added to every response (HSTS), already serialized: "Name: value\r\n" */
   extraHead?: string;
+  /** the client's address when the socket's peer is a proxy that said it (the PROXY protocol) */
+  remoteAddress?: string;
 }
 
 const NO_OPTIONS: ConnectionOptions = {};
@@ -189,7 +191,7 @@ export class Connection {
     socket.on('timeout', Connection.#socketTimeoutListener);
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
     this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
-    if (host.observer !== null || host.trustProxy !== null) this.#remoteAddress = socket.remoteAddress ?? '-';
+    if (host.observer !== null || host.trustProxy !== null) this.#remoteAddress = options.remoteAddress ?? socket.remoteAddress ?? '-';
     if (host.observer !== null) this.#requestStartedAt = performance.now();
     this.#isIdle = true;
     host.onConnectionIdle(this);

@@ -11,6 +11,7 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from './config.j
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Handler } from './http/exchange.js';
 import { Listener } from './listener.js';
+import { ProxyHeaderReader } from './net/proxy-protocol.js';
 import { AccessLog } from './observe/access-log.js';
 import { observeAll } from './observe/request-record.js';
 import { ServerMetrics } from './observe/server-metrics.js';
@@ -46,7 +47,9 @@ export class Server {
   #redirectListener: Listener | null = null;
   #redirectHost: ConnectionHost | null = null;
   /** open connections, and (with tls) accepted sockets whose first byte is awaited */
-  #connections = new Set<Connection | PendingSocket>();
+  #connections = new Set<Connection | PendingSocket | ProxyHeaderReader>();
+  /** reasons for refusing a PROXY header already logged */
+  #loggedRefusals = new Set<string>();
   /** the idle ones among #connections, in the order they became idle: the one idle longest first */
   #idleConnections = new Set<Connection>();
   /** a refusal at the cap has been logged; logged again once the count falls below the cap */
@@ -289,25 +292,55 @@ export class Server {
 
   #onConnection = (socket: Socket): void => {
     if (!this.#admit(socket)) return;
+    const trust = this.config.trustProxy;
+    if (!this.config.proxyProtocol || trust === null) {
+      this.#accept(socket, null);
+      return;
+    }
+    const reader = new ProxyHeaderReader(socket, trust.has(socket.remoteAddress ?? ''), this.config.headerTimeoutMs,
+      (clientAddress) => {
+        this.#connections.delete(reader);
+        this.#accept(socket, clientAddress);
+        socket.resume();
+      },
+      (reason) => this.#logRefusal(reason));
+    this.#await(reader);
+  };
+
+  /** A socket, its PROXY header read if there was one, becomes a Connection, through TLS when the server speaks it. */
+  #accept(socket: Socket, clientAddress: string | null): void {
+    const address = clientAddress === null ? {} : { remoteAddress: clientAddress };
     const tls = this.#tls;
     if (tls === null) {
-      this.#add(new Connection(socket, this.#host));
+      this.#add(new Connection(socket, this.#host, address));
       return;
     }
     const config = this.config;
     const pending = tls.accept(socket, config.headerTimeoutMs, {
-      secure: (tlsSocket, certificate) => this.#promote(pending, new Connection(tlsSocket, this.#host, httpsOptions(certificate, config.hstsMaxAge))),
+      secure: (tlsSocket, certificate) => this.#promote(pending, new Connection(tlsSocket, this.#host, { ...httpsOptions(certificate, config.hstsMaxAge), ...address })),
       plain: (raw) => {
-        this.#promote(pending, new Connection(raw, this.#host, PLAIN_HTTP_ON_HTTPS));
+        this.#promote(pending, new Connection(raw, this.#host, { ...PLAIN_HTTP_ON_HTTPS, ...address }));
         raw.resume();
       },
     });
-    this.#connections.add(pending);
-    socket.once('close', () => {
+    this.#await(pending);
+  }
+
+  /** A socket not yet a Connection counts against the cap and is shut down with the rest. */
+  #await(waiting: PendingSocket | ProxyHeaderReader): void {
+    this.#connections.add(waiting);
+    waiting.socket.once('close', () => {
       // false once promoted: the Connection reports its own close
-      if (this.#connections.delete(pending) && this.#connections.size === 0) this.#onAllClosed?.();
+      if (this.#connections.delete(waiting) && this.#connections.size === 0) this.#onAllClosed?.();
     });
-  };
+  }
+
+  /** A refused PROXY header is logged once per reason, not per connection. */
+  #logRefusal(reason: string): void {
+    if (this.#loggedRefusals.has(reason)) return;
+    this.#loggedRefusals.add(reason);
+    this.config.log(`spindle: connection closed: ${reason}; further ones of this kind are not logged`);
+  }
 
   #onRedirectConnection = (socket: Socket): void => {
     if (this.#admit(socket)) this.#add(new Connection(socket, this.#redirectHost!));

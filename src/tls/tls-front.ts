@@ -52,6 +52,7 @@ export class PendingSocket {
     });
     socket.on('error', () => socket.destroy());
     socket.once('close', () => clearTimeout(this.#timer));
+    socket.resume(); // paused when a PROXY header was read before
     this.#timer = setTimeout(() => socket.destroy(), timeoutMs);
     this.#timer.unref();
   }
