@@ -18,10 +18,14 @@ import {
   FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
   type Framing, type HttpResponse,
 } from './http/response.js';
-import { readForwarded, type TrustList } from './http/forwarded.js';
-import { adoptRequestId, newRequestId } from './http/request-id.js';
-import { newFacts, type RequestFacts, type RequestObserver } from './observe/request-record.js';
+import type { TrustList } from './http/forwarded.js';
+import { newRequestId } from './http/request-id.js';
+import { factsOf, newFacts, type RequestFacts, type RequestObserver } from './observe/request-record.js';
 import { ResponseWriter, releaseBody } from './response-writer.js';
+import {
+  ConnectionTimer, TIMER_BODY, TIMER_HEADER, TIMER_KEEPALIVE, TIMER_LINGER, TIMER_NONE,
+  type TimerKind, type TimerOwner,
+} from './connection-timer.js';
 
 export interface ConnectionConfig {
   limits: ParserLimits;
@@ -85,20 +89,12 @@ interface Slot {
   isRecorded: boolean;
 }
 
-// The connection's one timer serves several deadlines, one at a time.
-const TIMER_NONE = 0; // a handler is working or a response is being written
-const TIMER_KEEPALIVE = 1; // idle between requests
-const TIMER_HEADER = 2; // receiving a head; not extended by progress (slowloris)
-const TIMER_BODY = 3; // receiving a body; extended by each chunk
-const TIMER_LINGER = 4; // closing: discard what the client still sends, then destroy
-type TimerKind = typeof TIMER_NONE | typeof TIMER_KEEPALIVE | typeof TIMER_HEADER | typeof TIMER_BODY | typeof TIMER_LINGER;
-
 const LINGER_MS = 2000;
 /** nginx's status for a request whose client left before its response began */
 const CLIENT_GONE = 499;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
-export class Connection {
+export class Connection implements TimerOwner {
   readonly socket: Socket;
   #host: ConnectionHost;
   #options: ConnectionOptions;
@@ -130,9 +126,8 @@ export class Connection {
   #requestStartedAt = 0;
   /** the peer's address, read at accept (a closed socket has none); only with an observer or a trust list */
   #remoteAddress = '-';
-  #timer: NodeJS.Timeout | null = null;
-  #timerKind: TimerKind = TIMER_NONE;
-  #timerMs = 0;
+  /** the header, body, keep-alive and linger deadlines, one at a time */
+  #timer: ConnectionTimer = new ConnectionTimer(this);
 
   static #bySocket = new WeakMap<Socket, Connection>();
 
@@ -167,10 +162,6 @@ export class Connection {
     this.destroy();
   }
 
-  static #timerListener(connection: Connection): void {
-    connection.#onTimeout();
-  }
-
   constructor(socket: Socket, host: ConnectionHost, options: ConnectionOptions = NO_OPTIONS) {
     this.socket = socket;
     this.#host = host;
@@ -190,7 +181,7 @@ export class Connection {
     socket.on('drain', Connection.#socketDrainListener);
     socket.on('timeout', Connection.#socketTimeoutListener);
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
-    this.#setTimer(TIMER_HEADER, host.config.headerTimeoutMs, true);
+    this.#timer.set(TIMER_HEADER, host.config.headerTimeoutMs, true);
     if (host.observer !== null || host.trustProxy !== null) this.#remoteAddress = options.remoteAddress ?? socket.remoteAddress ?? '-';
     if (host.observer !== null) this.#requestStartedAt = performance.now();
     this.#isIdle = true;
@@ -269,7 +260,7 @@ export class Connection {
   #onSocketClose(): void {
     this.#isEnded = true;
     this.#isClosing = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer.clear();
     const streaming = this.#streaming;
     if (streaming !== null) {
       streaming.exchange?.clientGone();
@@ -292,8 +283,9 @@ export class Connection {
     this.#processRequests();
   }
 
-  #onTimeout(): void {
-    switch (this.#timerKind) {
+  /** The timer's deadline of `kind` passed (called by the ConnectionTimer only). */
+  onTimer(kind: TimerKind): void {
+    switch (kind) {
       case TIMER_KEEPALIVE:
         this.#endSocket();
         break;
@@ -403,16 +395,7 @@ export class Connection {
     this.#requestCount++;
     if (body === null) this.#isContinueOwed = false; // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
-    const facts = newFacts(adoptRequestId(request));
-    const trust = this.#host.trustProxy;
-    if (trust !== null) {
-      const forwarded = readForwarded(request, this.#remoteAddress, trust);
-      if (forwarded !== null) {
-        facts.clientAddress = forwarded.client;
-        facts.forwardedProto = forwarded.proto;
-        facts.forwardedHost = forwarded.host;
-      }
-    }
+    const facts = factsOf(request, this.#remoteAddress, this.#host.trustProxy);
     this.#host.observer?.requestStarted?.();
     const exchange = new RequestExchange(facts, body);
     const slot: Slot = { request, response: null, exchange, facts, requestLine: null, startedAt: this.#requestStartedAt, isRecorded: false };
@@ -595,13 +578,13 @@ export class Connection {
         if (mustPause) this.socket.pause();
         else this.socket.resume();
       }
-      if (mustPause) this.#setTimer(TIMER_NONE, 0, false);
-      else this.#setTimer(TIMER_BODY, this.#config.bodyTimeoutMs, true);
+      if (mustPause) this.#timer.set(TIMER_NONE, 0, false);
+      else this.#timer.set(TIMER_BODY, this.#config.bodyTimeoutMs, true);
       return;
     }
     if (this.#isClosing) {
       if (!isBusy) this.#endSocket();
-      else this.#setTimer(TIMER_NONE, 0, false);
+      else this.#timer.set(TIMER_NONE, 0, false);
       return;
     }
     const mustPause = this.#queue.length >= this.#config.maxPipelined || this.socket.writableNeedDrain;
@@ -611,15 +594,15 @@ export class Connection {
       else this.socket.resume();
     }
     const config = this.#config;
-    if (isBusy) this.#setTimer(TIMER_NONE, 0, false);
+    if (isBusy) this.#timer.set(TIMER_NONE, 0, false);
     else if (this.#parser.isIdle) {
       if (!this.#isIdle) {
         this.#isIdle = true;
         this.#host.onConnectionIdle(this);
       }
-      if (this.#requestCount > 0) this.#setTimer(TIMER_KEEPALIVE, config.keepAliveTimeoutMs, true);
-    } else if (this.#parser.isReadingHead) this.#setTimer(TIMER_HEADER, config.headerTimeoutMs, false);
-    else this.#setTimer(TIMER_BODY, config.bodyTimeoutMs, true);
+      if (this.#requestCount > 0) this.#timer.set(TIMER_KEEPALIVE, config.keepAliveTimeoutMs, true);
+    } else if (this.#parser.isReadingHead) this.#timer.set(TIMER_HEADER, config.headerTimeoutMs, false);
+    else this.#timer.set(TIMER_BODY, config.bodyTimeoutMs, true);
   }
 
   /**
@@ -633,25 +616,7 @@ export class Connection {
     this.#isClosing = true;
     if (this.#isReadPaused) this.socket.resume();
     this.socket.end();
-    this.#setTimer(TIMER_LINGER, LINGER_MS, true);
-  }
-
-  /**
-   * One timer, re-armed rather than re-created: refresh() restarts it when
-   * the duration is unchanged, and a stale expiry is ignored by kind.
-   */
-  #setTimer(kind: TimerKind, ms: number, restart: boolean): void {
-    if (kind === this.#timerKind && !restart) return;
-    this.#timerKind = kind;
-    if (kind === TIMER_NONE) return;
-    if (this.#timer !== null && this.#timerMs === ms) {
-      this.#timer.refresh();
-    } else {
-      if (this.#timer !== null) clearTimeout(this.#timer);
-      this.#timer = setTimeout(Connection.#timerListener, ms, this);
-      this.#timer.unref();
-      this.#timerMs = ms;
-    }
+    this.#timer.set(TIMER_LINGER, LINGER_MS, true);
   }
 }
 

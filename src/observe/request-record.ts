@@ -1,6 +1,8 @@
 // What the connection reports about each request once it is over: the one
 // record the access log and the metrics read, made only when something
 // observes (a server without either builds none).
+import { readForwarded, type TrustList } from '../http/forwarded.js';
+import { adoptRequestId } from '../http/request-id.js';
 import type { HttpRequest } from '../http/request-parser.js';
 
 /** Who answered: the engine itself (/healthz, errors, OPTIONS *), a static file, or the application. */
@@ -58,4 +60,16 @@ export function observeAll(observers: Array<RequestObserver | null>): RequestObs
 
 export function newFacts(requestId: string): RequestFacts {
   return { answeredBy: 'builtin', requestId, queueMs: -1, runMs: -1, workerId: -1, clientAddress: null, forwardedProto: null, forwardedHost: null };
+}
+
+/** A request's facts as it is dispatched: its id, and what trusted proxies say about its client. */
+export function factsOf(request: HttpRequest, peer: string, trust: TrustList | null): RequestFacts {
+  const facts = newFacts(adoptRequestId(request));
+  const forwarded = trust === null ? null : readForwarded(request, peer, trust);
+  if (forwarded !== null) {
+    facts.clientAddress = forwarded.client;
+    facts.forwardedProto = forwarded.proto;
+    facts.forwardedHost = forwarded.host;
+  }
+  return facts;
 }
