@@ -11,13 +11,14 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from './config.j
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Handler } from './http/exchange.js';
 import { Listener } from './listener.js';
+import type { AwaitedSocket } from './net/awaited-socket.js';
 import { ProxyHeaderReader } from './net/proxy-protocol.js';
 import { AccessLog } from './observe/access-log.js';
 import { observeAll } from './observe/request-record.js';
 import { ServerMetrics } from './observe/server-metrics.js';
 import { createRedirect } from './tls/redirect.js';
 import { PLAIN_HTTP_ON_HTTPS, httpsOptions } from './tls/https-connections.js';
-import { PendingSocket, TlsFront } from './tls/tls-front.js';
+import { TlsFront } from './tls/tls-front.js';
 import { createRouter } from './router.js';
 import { ThreadPool, type PoolStats } from './pool/thread-pool.js';
 import { StaticFiles } from './static/static-files.js';
@@ -47,7 +48,7 @@ export class Server {
   #redirectListener: Listener | null = null;
   #redirectHost: ConnectionHost | null = null;
   /** open connections, and (with tls) accepted sockets whose first byte is awaited */
-  #connections = new Set<Connection | PendingSocket | ProxyHeaderReader>();
+  #connections = new Set<Connection | AwaitedSocket>();
   /** reasons for refusing a PROXY header already logged */
   #loggedRefusals = new Set<string>();
   /** the idle ones among #connections, in the order they became idle: the one idle longest first */
@@ -327,7 +328,7 @@ export class Server {
   }
 
   /** A socket not yet a Connection counts against the cap and is shut down with the rest. */
-  #await(waiting: PendingSocket | ProxyHeaderReader): void {
+  #await(waiting: AwaitedSocket): void {
     this.#connections.add(waiting);
     waiting.socket.once('close', () => {
       // false once promoted: the Connection reports its own close
@@ -347,7 +348,7 @@ export class Server {
   };
 
   /** A socket whose first byte has come takes its place as a Connection. */
-  #promote(pending: PendingSocket, connection: Connection): void {
+  #promote(pending: AwaitedSocket, connection: Connection): void {
     this.#connections.delete(pending);
     this.#add(connection);
   }

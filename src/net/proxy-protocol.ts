@@ -8,6 +8,7 @@
 //   untrusted peer   a header is refused (the connection closed); anything else is served as usual
 //   malformed, missing where required, or not whole within the header timeout: the connection is closed
 import { isIP, type Socket } from 'node:net';
+import { AwaitedSocket } from './awaited-socket.js';
 
 /** v1: "PROXY " ... CRLF, at most 107 bytes in all */
 const V1_PREFIX = Buffer.from('PROXY ', 'latin1');
@@ -93,19 +94,17 @@ function parseV2(bytes: Buffer): ProxyHeader {
  * (from a trusted peer) or refused (from an untrusted one) header, or when
  * timeoutMs passes first.
  */
-export class ProxyHeaderReader {
-  readonly socket: Socket;
+export class ProxyHeaderReader extends AwaitedSocket {
   #buffered: Buffer = Buffer.alloc(0);
-  #timer: NodeJS.Timeout;
 
   constructor(socket: Socket, isTrusted: boolean, timeoutMs: number, onReady: (clientAddress: string | null) => void, onRefused: (reason: string) => void) {
-    this.socket = socket;
+    super(socket, timeoutMs);
     const onData = (chunk: Buffer): void => {
       this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
       const header = parseProxyHeader(this.#buffered);
       if (header.kind === 'more') return;
       socket.off('data', onData);
-      clearTimeout(this.#timer);
+      this.settle();
       const refusal = header.kind === 'bad' ? header.reason
         : header.kind === 'none' && isTrusted ? 'a trusted peer sent no PROXY header'
           : header.kind === 'header' && !isTrusted ? 'an untrusted peer sent a PROXY header' : null;
@@ -121,17 +120,5 @@ export class ProxyHeaderReader {
       onReady(header.kind === 'header' ? header.source : null);
     };
     socket.on('data', onData);
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => clearTimeout(this.#timer));
-    this.#timer = setTimeout(() => socket.destroy(), timeoutMs);
-    this.#timer.unref();
-  }
-
-  shutdown(): void {
-    this.socket.destroy();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 }

@@ -13,6 +13,7 @@
 // answers plain HTTP with its internal 497, sent as 400.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { AwaitedSocket } from '../net/awaited-socket.js';
 import { TLSSocket, type SecureVersion } from 'node:tls';
 import {
   CertificateError, chooseCertificate, describeCertificate, loadCertificates,
@@ -38,32 +39,16 @@ export interface FrontHandlers {
 }
 
 /** An accepted socket whose first byte has not arrived yet. */
-export class PendingSocket {
-  readonly socket: Socket;
-  #timer: NodeJS.Timeout;
-
+export class PendingSocket extends AwaitedSocket {
   constructor(socket: Socket, timeoutMs: number, onByte: (chunk: Buffer) => void) {
-    this.socket = socket;
+    super(socket, timeoutMs);
     socket.once('data', (chunk: Buffer) => {
-      clearTimeout(this.#timer);
+      this.settle();
       socket.pause();
       socket.unshift(chunk); // read again by whoever takes the socket
       onByte(chunk);
     });
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => clearTimeout(this.#timer));
     socket.resume(); // paused when a PROXY header was read before
-    this.#timer = setTimeout(() => socket.destroy(), timeoutMs);
-    this.#timer.unref();
-  }
-
-  /** Shutdown: a client that has not said a word is not waited for. */
-  shutdown(): void {
-    this.socket.destroy();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 }
 
