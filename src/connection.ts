@@ -90,6 +90,13 @@ interface Slot {
 }
 
 const LINGER_MS = 2000;
+/**
+ * At shutdown, how long a connection must have been idle before it is
+ * closed: one that became idle just now may be carrying a request its proxy
+ * is sending this moment, which a close would turn into a reset (and nginx
+ * into a 502 for a POST). That request is answered, with Connection: close.
+ */
+const SHUTDOWN_IDLE_MS = 500;
 /** nginx's status for a request whose client left before its response began */
 const CLIENT_GONE = 499;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
@@ -106,7 +113,10 @@ export class Connection implements TimerOwner {
   #isClosing = false;
   /** the socket has been ended or destroyed */
   #isEnded = false;
+  /** every response says Connection: close (a drain or a shutdown) */
   #isShuttingDown = false;
+  /** shutting down: close once idle for SHUTDOWN_IDLE_MS */
+  #closesWhenIdle = false;
   /** the client has sent FIN: answer the complete requests it sent, then close */
   #hasPeerEnded = false;
   #isProcessing = false;
@@ -121,6 +131,8 @@ export class Connection implements TimerOwner {
   #isContinueOwed = false;
   /** as last reported to the host: onConnectionIdle, then onConnectionBusy, and so on */
   #isIdle = false;
+  /** when #isIdle last became true (performance.now()) */
+  #idleSince = 0;
   #requestCount = 0;
   /** when the bytes of the request being read began to arrive (performance.now()); kept only with an observer */
   #requestStartedAt = 0;
@@ -185,6 +197,7 @@ export class Connection implements TimerOwner {
     if (host.observer !== null || host.trustProxy !== null) this.#remoteAddress = options.remoteAddress ?? socket.remoteAddress ?? '-';
     if (host.observer !== null) this.#requestStartedAt = performance.now();
     this.#isIdle = true;
+    this.#idleSince = performance.now();
     host.onConnectionIdle(this);
   }
 
@@ -199,14 +212,18 @@ export class Connection implements TimerOwner {
   }
 
   /**
-   * Graceful shutdown: an idle connection closes now; a busy one answers what
-   * it has received (the last response says Connection: close), then closes.
+   * Graceful shutdown: a busy connection answers what it has received (the
+   * last response says Connection: close), then closes; an idle one closes
+   * once it has been idle for a moment (SHUTDOWN_IDLE_MS), answering with
+   * Connection: close a request that arrives before then.
    */
   shutdown(): void {
     this.#isShuttingDown = true;
+    this.#closesWhenIdle = true;
     if (this.#isEnded) return;
     // A request whose body is arriving is in flight: it gets its body and its answer.
-    if (this.#parser.isIdle || this.#receiving !== null) this.#isClosing = true;
+    const isBusy = this.#queue.length > 0 || this.#streaming !== null;
+    if ((this.#parser.isIdle && isBusy) || this.#receiving !== null) this.#isClosing = true;
     this.#afterProgress();
   }
 
@@ -598,9 +615,14 @@ export class Connection implements TimerOwner {
     else if (this.#parser.isIdle) {
       if (!this.#isIdle) {
         this.#isIdle = true;
+        this.#idleSince = performance.now();
         this.#host.onConnectionIdle(this);
       }
-      if (this.#requestCount > 0) this.#timer.set(TIMER_KEEPALIVE, config.keepAliveTimeoutMs, true);
+      if (this.#closesWhenIdle) {
+        const left = SHUTDOWN_IDLE_MS - (performance.now() - this.#idleSince);
+        if (left <= 0) this.#endSocket();
+        else this.#timer.set(TIMER_KEEPALIVE, left, true);
+      } else if (this.#requestCount > 0) this.#timer.set(TIMER_KEEPALIVE, config.keepAliveTimeoutMs, true);
     } else if (this.#parser.isReadingHead) this.#timer.set(TIMER_HEADER, config.headerTimeoutMs, false);
     else this.#timer.set(TIMER_BODY, config.bodyTimeoutMs, true);
   }

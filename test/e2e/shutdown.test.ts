@@ -1,4 +1,5 @@
-// Graceful shutdown: stop accepting, close idle connections at once, answer
+// Graceful shutdown: stop accepting, close idle connections (once idle for a
+// moment), answer
 // what busy ones have received (the last response says Connection: close),
 // and past shutdownTimeoutMs destroy what is left. Then the same through the
 // CLI's signals.
@@ -89,6 +90,36 @@ test('closes idle keep-alive connections at once, not after the keep-alive timeo
   const closing = server.close();
   assert.ok(await idle.waitForClose(), 'the idle keep-alive connection is closed');
   assert.ok(await silent.waitForClose(), 'the silent connection is closed');
+  assert.deepEqual(await closing, { forced: false });
+});
+
+test('a connection idle only a moment at shutdown answers the next request with Connection: close; one idle longer closes at once', async (t) => {
+  // A proxy may be sending on a connection it got back a moment ago: closing
+  // that one at once would turn its request into a reset.
+  const { port, server } = await startServer(t, { keepAliveTimeoutMs: 60_000 });
+  const old = await connect(t, port);
+  await old.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  assertResponse(await old.readResponse(), 200, { isClosing: false });
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const recent = await connect(t, port);
+  await recent.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  assertResponse(await recent.readResponse(), 200, { isClosing: false });
+  const closing = server.close();
+  assert.ok(await old.waitForClose(300), 'the connection idle for 700 ms is closed at once');
+  assert.equal(recent.isClosedByServer, false, 'the connection idle a moment is still open');
+  await recent.write('GET /?second HTTP/1.1\r\nHost: x\r\n\r\n');
+  assertResponse(await recent.readResponse(), 200, { isClosing: true });
+  assert.ok(await recent.waitForClose());
+  assert.deepEqual(await closing, { forced: false });
+});
+
+test('a connection idle a moment at shutdown that sends nothing is closed soon after, well before the keep-alive timeout', async (t) => {
+  const { port, server } = await startServer(t, { keepAliveTimeoutMs: 60_000 });
+  const client = await connect(t, port);
+  await client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  assertResponse(await client.readResponse(), 200, { isClosing: false });
+  const closing = server.close();
+  assert.ok(await client.waitForClose(5_000));
   assert.deepEqual(await closing, { forced: false });
 });
 
