@@ -7,21 +7,19 @@
 //                 │                │                                           └─▶ closing ─▶ closed
 //                 └──── 4xx, timeout, EOF ──────────────────────────────────────────▶ closing
 //
-// Pipelined requests wait in #queue, oldest first; a response is written only
-// when every earlier one has been, so handlers may finish in any order.
+// Its parts: the RequestParser reads; the ResponseQueue (response-queue.ts)
+// writes responses in request order; the BodyFeed (body-feed.ts) passes on a
+// body that arrives while its handler runs; the ConnectionTimer keeps time.
 import type { Socket } from 'node:net';
+import { BodyFeed } from './body-feed.js';
 import { RequestExchange, type Handler } from './http/exchange.js';
-import { HttpError } from './http/http-error.js';
+import { HttpError, describeError } from './http/http-error.js';
 import { IncomingBody } from './http/incoming-body.js';
 import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
-import {
-  FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
-  type Framing, type HttpResponse,
-} from './http/response.js';
 import type { TrustList } from './http/forwarded.js';
-import { newRequestId } from './http/request-id.js';
-import { factsOf, newFacts, type RequestFacts, type RequestObserver } from './observe/request-record.js';
-import { ResponseWriter, releaseBody } from './response-writer.js';
+import type { HttpResponse } from './http/response.js';
+import { factsOf, type RequestObserver } from './observe/request-record.js';
+import { ResponseQueue, type ResponseQueueOwner, type Slot } from './response-queue.js';
 import {
   ConnectionTimer, TIMER_BODY, TIMER_HEADER, TIMER_KEEPALIVE, TIMER_LINGER, TIMER_NONE,
   type TimerKind, type TimerOwner,
@@ -74,21 +72,6 @@ export interface ConnectionOptions {
 
 const NO_OPTIONS: ConnectionOptions = {};
 
-interface Slot {
-  /** null for a canned error answer to bytes that did not parse */
-  request: HttpRequest | null;
-  response: HttpResponse | null;
-  /** what the handler was given; null with the canned error answer */
-  exchange: RequestExchange | null;
-  facts: RequestFacts;
-  /** with a canned error answer: the request line, if the bytes got that far */
-  requestLine: string | null;
-  /** when its first bytes arrived (performance.now()), for the observer */
-  startedAt: number;
-  /** the observer has been told */
-  isRecorded: boolean;
-}
-
 const LINGER_MS = 2000;
 /**
  * At shutdown, how long a connection must have been idle before it is
@@ -97,19 +80,16 @@ const LINGER_MS = 2000;
  * into a 502 for a POST). That request is answered, with Connection: close.
  */
 const SHUTDOWN_IDLE_MS = 500;
-/** nginx's status for a request whose client left before its response began */
-const CLIENT_GONE = 499;
-const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
-export class Connection implements TimerOwner {
+export class Connection implements TimerOwner, ResponseQueueOwner {
   readonly socket: Socket;
   #host: ConnectionHost;
   #options: ConnectionOptions;
   #config: ConnectionConfig;
   #parser: RequestParser;
-  #writer: ResponseWriter;
-  #queue: Slot[] = [];
-  /** no further request will be read; end the socket once #queue is written */
+  #responses: ResponseQueue;
+  #feed = new BodyFeed();
+  /** no further request will be read; end the socket once #responses are written */
   #isClosing = false;
   /** the socket has been ended or destroyed */
   #isEnded = false;
@@ -120,15 +100,7 @@ export class Connection implements TimerOwner {
   /** the client has sent FIN: answer the complete requests it sent, then close */
   #hasPeerEnded = false;
   #isProcessing = false;
-  /** the response whose streamed body is being written, ahead of #queue */
-  #streaming: Slot | null = null;
-  /** the request whose handler runs while its body is still arriving */
-  #receiving: { slot: Slot; body: IncomingBody } | null = null;
-  /** the request owed a 100 (Continue) once its handler reads the body */
-  #continueSlot: Slot | null = null;
   #isReadPaused = false;
-  /** a 100 Continue is owed to the request being received, held back behind earlier responses */
-  #isContinueOwed = false;
   /** as last reported to the host: onConnectionIdle, then onConnectionBusy, and so on */
   #isIdle = false;
   /** when #isIdle last became true (performance.now()) */
@@ -180,7 +152,6 @@ export class Connection implements TimerOwner {
     this.#options = options;
     this.#config = host.config;
     this.#parser = new RequestParser(host.config.limits);
-    this.#writer = new ResponseWriter(socket, host.config.sendTimeoutMs);
     socket.setNoDelay(true);
     // The listeners are shared by all connections and find theirs through
     // the socket: a closure per event per connection would cost more memory
@@ -195,6 +166,7 @@ export class Connection implements TimerOwner {
     // The first request must arrive within the header timeout (nginx's client_header_timeout).
     this.#timer.set(TIMER_HEADER, host.config.headerTimeoutMs, true);
     if (host.observer !== null || host.trustProxy !== null) this.#remoteAddress = options.remoteAddress ?? socket.remoteAddress ?? '-';
+    this.#responses = new ResponseQueue(socket, this, this.#feed, host, options.extraHead, this.#remoteAddress);
     if (host.observer !== null) this.#requestStartedAt = performance.now();
     this.#isIdle = true;
     this.#idleSince = performance.now();
@@ -208,7 +180,7 @@ export class Connection implements TimerOwner {
    */
   drain(): void {
     this.#isShuttingDown = true;
-    if (!this.#isEnded && (this.#queue.length > 0 || this.#streaming !== null)) this.#isClosing = true;
+    if (!this.#isEnded && this.#responses.isBusy) this.#isClosing = true;
   }
 
   /**
@@ -222,8 +194,7 @@ export class Connection implements TimerOwner {
     this.#closesWhenIdle = true;
     if (this.#isEnded) return;
     // A request whose body is arriving is in flight: it gets its body and its answer.
-    const isBusy = this.#queue.length > 0 || this.#streaming !== null;
-    if ((this.#parser.isIdle && isBusy) || this.#receiving !== null) this.#isClosing = true;
+    if ((this.#parser.isIdle && this.#responses.isBusy) || this.#feed.slot !== null) this.#isClosing = true;
     this.#afterProgress();
   }
 
@@ -237,12 +208,12 @@ export class Connection implements TimerOwner {
    * head arrives, idle between requests.
    */
   get state(): 'reading' | 'writing' | 'idle' {
-    if (this.#queue.length > 0 || this.#streaming !== null || this.#receiving !== null) return 'writing';
+    if (this.#responses.isBusy || this.#feed.slot !== null) return 'writing';
     return this.#isIdle ? 'idle' : 'reading';
   }
 
   #onSocketData(chunk: Buffer): void {
-    if (this.#isClosing && this.#receiving === null) return; // discarding: nothing more will be answered
+    if (this.#isClosing && this.#feed.slot === null) return; // discarding: nothing more will be answered
     if (this.#isIdle) {
       this.#isIdle = false;
       this.#host.onConnectionBusy(this);
@@ -258,16 +229,15 @@ export class Connection implements TimerOwner {
     // The client will send no more. Answer the complete requests it sent,
     // then close; a partial request is dropped.
     this.#hasPeerEnded = true;
-    if (this.#receiving !== null) {
+    if (this.#feed.slot !== null) {
       // The body will never be whole: its handler's read fails.
-      this.#receiving.body.fail(new Error('the client closed its side before the request body ended'));
-      this.#receiving = null;
+      this.#feed.fail(new Error('the client closed its side before the request body ended'));
       this.#isClosing = true;
     }
     // A streamed body may last hours (server-sent events): a client that
     // ends its side while one is being written has gone, as nginx and hyper
     // take it, and the stream's source is cancelled now, not at the next write.
-    if (this.#streaming !== null) {
+    if (this.#responses.isStreaming) {
       this.socket.destroy();
       return;
     }
@@ -278,20 +248,7 @@ export class Connection implements TimerOwner {
     this.#isEnded = true;
     this.#isClosing = true;
     this.#timer.clear();
-    const streaming = this.#streaming;
-    if (streaming !== null) {
-      streaming.exchange?.clientGone();
-      // Its head went out: the log has its status and the bytes that did.
-      this.#record(streaming, streaming.response!.status, this.#writer.streamedBytes);
-    }
-    this.#streaming = null;
-    this.#receiving?.body.fail(new Error('the client went away before the request body ended'));
-    this.#receiving = null;
-    for (const slot of this.#queue) {
-      slot.exchange?.clientGone();
-      if (slot.request !== null) this.#record(slot, CLIENT_GONE, 0);
-    }
-    this.#queue.length = 0;
+    this.#responses.abandon();
     this.#host.onConnectionClose(this);
   }
 
@@ -332,15 +289,11 @@ export class Connection implements TimerOwner {
           this.#fail(err);
           break;
         }
-        const receiving = this.#receiving;
-        if (receiving !== null) {
+        if (this.#feed.slot !== null) {
           // The body of a request whose handler already runs.
-          const parts = this.#parser.takeBodyParts();
-          if (parts.length > 0 && this.#continueSlot === receiving.slot) this.#continueSlot = null; // it came unasked
-          receiving.body.push(parts);
+          this.#feed.push(this.#parser.takeBodyParts());
           if (step === NEED_MORE) break;
-          receiving.body.end();
-          this.#receiving = null;
+          this.#feed.end();
           continue;
         }
         const request = this.#parser.request;
@@ -350,11 +303,14 @@ export class Connection implements TimerOwner {
           break;
         }
         if (step === HEAD) {
-          if (request.expectContinue && !this.#host.streamsRequestBodies) this.#sendContinue();
+          // RFC 9110 §10.1.1: answer 100 (Continue) before reading the body,
+          // unless the client has already started sending it. A request
+          // rejected from its head never gets here: its final status goes instead.
+          if (request.expectContinue && !this.#host.streamsRequestBodies && !this.#parser.hasBufferedBytes) this.#responses.sendContinue();
           continue;
         }
         this.#dispatch(request, null);
-        this.#writeReadyResponses();
+        this.#responses.writeReady();
       }
     } finally {
       this.#isProcessing = false;
@@ -364,8 +320,8 @@ export class Connection implements TimerOwner {
 
   #mayParse(): boolean {
     if (this.socket.writableNeedDrain) return false;
-    if (this.#receiving !== null) return !this.#receiving.body.isSaturated;
-    return !this.#isClosing && this.#queue.length < this.#config.maxPipelined;
+    if (this.#feed.slot !== null) return !this.#feed.isSaturated;
+    return !this.#isClosing && this.#responses.waiting < this.#config.maxPipelined;
   }
 
   /**
@@ -376,47 +332,24 @@ export class Connection implements TimerOwner {
     const body = new IncomingBody();
     this.#parser.streamsBody = true;
     const slot = this.#dispatch(request, body);
-    this.#receiving = { slot, body };
-    const parts = this.#parser.takeBodyParts();
-    // RFC 9110 §10.1.1: the 100 goes out when the handler first reads the
-    // body, unless the client has started sending it anyway.
-    if (request.expectContinue && parts.length === 0) this.#continueSlot = slot;
-    body.push(parts);
+    this.#feed.start(slot, body, this.#parser.takeBodyParts(), request.expectContinue);
     body.onDemand = () => this.#onBodyDemand(slot);
   }
 
   #onBodyDemand(slot: Slot): void {
     if (this.#isEnded) return;
-    if (this.#continueSlot === slot) {
-      this.#continueSlot = null;
-      this.#isContinueOwed = true;
-      this.#writeReadyResponses(); // sends it once the responses before it are out
-    }
+    if (this.#feed.takeContinue(slot)) this.#responses.oweContinue(); // sent once the responses before it are out
     this.#processRequests();
-  }
-
-  /**
-   * RFC 9110 §10.1.1: answer 100 (Continue) before reading the body, unless
-   * the client has already started sending it. A request that is rejected
-   * from its head never gets here: its final status is sent instead.
-   */
-  #sendContinue(): void {
-    if (this.#parser.hasBufferedBytes) return;
-    // Interim responses must not overtake earlier pipelined responses: the
-    // 100 waits until they are written, and #writeReadyResponses sends it.
-    if (this.#queue.length === 0) this.socket.write(CONTINUE);
-    else this.#isContinueOwed = true;
   }
 
   #dispatch(request: HttpRequest, body: IncomingBody | null): Slot {
     this.#requestCount++;
-    if (body === null) this.#isContinueOwed = false; // the body is here: no 100 is owed any more
+    if (body === null) this.#responses.forgetContinue(); // the body is here: no 100 is owed any more
     if (!request.keepAlive || this.#isShuttingDown) this.#isClosing = true;
     const facts = factsOf(request, this.#remoteAddress, this.#host.trustProxy);
     this.#host.observer?.requestStarted?.();
     const exchange = new RequestExchange(facts, body);
-    const slot: Slot = { request, response: null, exchange, facts, requestLine: null, startedAt: this.#requestStartedAt, isRecorded: false };
-    this.#queue.push(slot);
+    const slot = this.#responses.add(request, exchange, facts, this.#requestStartedAt);
     let result: HttpResponse | Promise<HttpResponse>;
     const screened = this.#options.screen?.(request) ?? null;
     if (screened !== null) {
@@ -426,31 +359,11 @@ export class Connection implements TimerOwner {
       try {
         result = this.#host.handle(request, exchange);
       } catch (err) {
-        result = this.#handlerFailed(request, err);
+        result = this.#responses.handlerFailed(request, err);
       }
     }
-    if (result instanceof Promise) {
-      result.then(
-        (response) => this.#complete(slot, response),
-        (err) => this.#complete(slot, this.#handlerFailed(request, err)),
-      );
-    } else {
-      slot.response = result;
-    }
+    this.#responses.answer(slot, result);
     return slot;
-  }
-
-  #complete(slot: Slot, response: HttpResponse): void {
-    if (this.#isEnded || slot.response !== null) return; // answered already: its body failed (413, 408)
-    slot.response = response;
-    this.#writeReadyResponses();
-    this.#processRequests();
-  }
-
-  #handlerFailed(request: HttpRequest, err: unknown): HttpResponse {
-    if (err instanceof HttpError && err.status < 500) return errorResponse(err.status);
-    this.#host.log(`spindle: handler failed for "${request.method} ${request.target} HTTP/1.${request.versionMinor}": ${describe(err)}`);
-    return errorResponse(err instanceof HttpError ? err.status : 500);
   }
 
   /**
@@ -460,141 +373,40 @@ export class Connection implements TimerOwner {
   #fail(err: unknown): void {
     if (this.#isEnded) return;
     const httpError = err instanceof HttpError ? err : new HttpError(400, 'ERR_BAD_REQUEST', String(err));
-    if (!(err instanceof HttpError)) this.#host.log(`spindle: unexpected parser failure: ${describe(err)}`);
+    if (!(err instanceof HttpError)) this.#host.log(`spindle: unexpected parser failure: ${describeError(err)}`);
     this.#host.observer?.parseError?.(httpError.status);
     this.#isClosing = true;
-    const receiving = this.#receiving;
-    if (receiving !== null) {
-      // The body of a running request failed: its handler's read fails, and
-      // the client gets this status if its response has not gone out yet.
-      this.#receiving = null;
-      receiving.body.fail(httpError);
-      if (this.#queue.includes(receiving.slot)) receiving.slot.response = errorResponse(httpError.status);
-    } else {
-      this.#queue.push({
-        request: null, response: errorResponse(httpError.status), exchange: null,
-        facts: newFacts(newRequestId()), requestLine: this.#host.observer === null ? null : this.#parser.requestLine,
-        startedAt: this.#requestStartedAt, isRecorded: false,
-      });
-    }
-    this.#writeReadyResponses();
+    this.#responses.answerError(httpError, this.#host.observer === null ? null : this.#parser.requestLine, this.#requestStartedAt);
     this.#afterProgress();
   }
 
-  /** Writes every response at the head of the queue that is ready, in order. */
-  #writeReadyResponses(): void {
-    while (this.#queue.length > 0 && this.#streaming === null && !this.#isEnded) {
-      const slot = this.#queue[0];
-      if (slot.response === null) break;
-      this.#queue.shift();
-      this.#writeResponse(slot, slot.response);
-    }
-    const next = this.#queue.length === 0 ? null : this.#queue[0];
-    const isNextReceiving = next !== null && next === this.#receiving?.slot;
-    if (this.#isContinueOwed && (next === null || isNextReceiving) && this.#streaming === null && !this.#isEnded && (!this.#isClosing || isNextReceiving)) {
-      this.#isContinueOwed = false;
-      this.socket.write(CONTINUE);
-    }
+  // ─── what the ResponseQueue asks of its connection (ResponseQueueOwner) ───
+
+  get isClosing(): boolean {
+    return this.#isClosing;
   }
 
-  #writeResponse(slot: Slot, response: HttpResponse): void {
-    const request = slot.request;
-    const versionMinor = request === null ? 1 : request.versionMinor;
-    // The last response before a close says so (RFC 9112 §9.6).
-    let keepAlive = request !== null && request.keepAlive && !(this.#isClosing && this.#queue.length === 0);
-    const body = response.body;
-    const { framing, length } = chooseFraming(response, request !== null && request.method === 'HEAD', versionMinor);
-    if (framing === FRAMING_CLOSE) keepAlive = false; // RFC 9112 §6.3: an HTTP/1.0 client reads until close
-    const isWhole = body === null || typeof body === 'string' || body instanceof Uint8Array;
-    // Answered while its body still arrives (without reading it all): the
-    // rest is not read, and the connection closes after this response
-    // (RFC 9112 §9.6), as nginx and Node do for a body nobody wanted.
-    if (this.#receiving?.slot === slot && (isWhole || framing === FRAMING_NONE)) keepAlive = false;
-    let head: string;
-    try {
-      head = serializeHead(response, {
-        versionMinor, keepAlive, framing, contentLength: length, extraHead: this.#options.extraHead, requestId: slot.facts.requestId,
-      });
-    } catch (err) {
-      this.#host.log(`spindle: invalid response${requestLine(request)}: ${describe(err)}`);
-      this.#writeResponse(slot, errorResponse(500));
-      return;
-    }
-    if (!keepAlive) this.#isClosing = true;
-    if (isWhole) {
-      this.#writer.writeWhole(head, body, framing, length);
-      this.#finish(slot, framing === FRAMING_LENGTH ? length : 0);
-      return;
-    }
-    this.#writer.write(Buffer.from(head, 'latin1'));
-    if (framing === FRAMING_NONE) {
-      releaseBody(body);
-      this.#finish(slot, 0);
-      return;
-    }
-    void this.#streamBody(slot, body, framing, length);
+  get isEnded(): boolean {
+    return this.#isEnded;
   }
 
-  /** Writes a streamed body; no other response is written meanwhile. */
-  async #streamBody(slot: Slot, body: AsyncIterable<Uint8Array>, framing: Framing, length: number): Promise<void> {
-    this.#streaming = slot;
-    try {
-      if (!(await this.#writer.stream(body, framing, length, () => this.#isEnded))) return;
-      if (framing === FRAMING_CLOSE) this.#isClosing = true;
-      this.#finish(slot, this.#writer.streamedBytes);
-    } catch (err) {
-      // The head is gone already; the only honest signal left is to cut the
-      // connection, with no last chunk: the client sees a truncated body.
-      this.#host.log(`spindle: response body${requestLine(slot.request)} failed after ${this.#writer.streamedBytes} bytes: ${describe(err)}`);
-      this.#record(slot, slot.response!.status, this.#writer.streamedBytes);
-      this.socket.destroy();
-      return;
-    } finally {
-      if (this.#streaming === slot) this.#streaming = null;
-    }
-    this.#writeReadyResponses();
+  closeAfterResponses(): void {
+    this.#isClosing = true;
+  }
+
+  onQueueProgress(): void {
     this.#processRequests();
-  }
-
-  /** The one place a response is finished: written to its end. */
-  #finish(slot: Slot, bodyBytes: number): void {
-    this.#record(slot, slot.response!.status, bodyBytes);
-    const receiving = this.#receiving;
-    if (receiving?.slot === slot) {
-      // Its body is not needed any more; what is left of it is discarded.
-      this.#receiving = null;
-      receiving.body.fail(new Error('the response was sent before the request body was read'));
-      this.#isClosing = true;
-    }
-    slot.exchange?.finish();
-  }
-
-  /** Tells the observer, once per request, how it ended. */
-  #record(slot: Slot, status: number, bodyBytes: number): void {
-    const observer = this.#host.observer;
-    if (observer === null || slot.isRecorded) return;
-    slot.isRecorded = true;
-    observer.requestDone({
-      request: slot.request, requestLine: slot.request === null ? slot.requestLine : requestLineOf(slot.request),
-      status, bodyBytes, startedAt: slot.startedAt, endedAt: performance.now(),
-      remoteAddress: slot.facts.clientAddress ?? this.#remoteAddress, facts: slot.facts,
-    });
   }
 
   /** After any progress: close when done, apply read backpressure, pick the timer. */
   #afterProgress(): void {
     if (this.#isEnded) return;
-    const isBusy = this.#queue.length > 0 || this.#streaming !== null;
-    const receiving = this.#receiving;
-    if (receiving !== null) {
+    const isBusy = this.#responses.isBusy;
+    if (this.#feed.slot !== null) {
       // A body arriving for a running handler: read while it takes the
       // bytes; its timeout runs only while the client, not the handler, is late.
-      const mustPause = receiving.body.isSaturated || this.socket.writableNeedDrain;
-      if (mustPause !== this.#isReadPaused) {
-        this.#isReadPaused = mustPause;
-        if (mustPause) this.socket.pause();
-        else this.socket.resume();
-      }
+      const mustPause = this.#feed.isSaturated || this.socket.writableNeedDrain;
+      this.#pauseReading(mustPause);
       if (mustPause) this.#timer.set(TIMER_NONE, 0, false);
       else this.#timer.set(TIMER_BODY, this.#config.bodyTimeoutMs, true);
       return;
@@ -604,12 +416,7 @@ export class Connection implements TimerOwner {
       else this.#timer.set(TIMER_NONE, 0, false);
       return;
     }
-    const mustPause = this.#queue.length >= this.#config.maxPipelined || this.socket.writableNeedDrain;
-    if (mustPause !== this.#isReadPaused) {
-      this.#isReadPaused = mustPause;
-      if (mustPause) this.socket.pause();
-      else this.socket.resume();
-    }
+    this.#pauseReading(this.#responses.waiting >= this.#config.maxPipelined || this.socket.writableNeedDrain);
     const config = this.#config;
     if (isBusy) this.#timer.set(TIMER_NONE, 0, false);
     else if (this.#parser.isIdle) {
@@ -627,6 +434,14 @@ export class Connection implements TimerOwner {
     else this.#timer.set(TIMER_BODY, config.bodyTimeoutMs, true);
   }
 
+  /** Read backpressure: stops reading the socket, or starts again. */
+  #pauseReading(mustPause: boolean): void {
+    if (mustPause === this.#isReadPaused) return;
+    this.#isReadPaused = mustPause;
+    if (mustPause) this.socket.pause();
+    else this.socket.resume();
+  }
+
   /**
    * Ends the socket (FIN) once written, then keeps reading and discarding for
    * a moment so that unread request bytes do not turn the close into a reset
@@ -640,17 +455,4 @@ export class Connection implements TimerOwner {
     this.socket.end();
     this.#timer.set(TIMER_LINGER, LINGER_MS, true);
   }
-}
-
-function requestLineOf(request: HttpRequest): string {
-  return `${request.method} ${request.target} HTTP/1.${request.versionMinor}`;
-}
-
-/** ` of "GET / HTTP/1.1"`, for log lines; empty for bytes that did not parse. */
-function requestLine(request: HttpRequest | null): string {
-  return request === null ? '' : ` of "${requestLineOf(request)}"`;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }

@@ -13,3 +13,8 @@ export class HttpError extends Error {
     this.code = code;
   }
 }
+
+/** An error as a log line shows it: its stack when it has one. */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
