@@ -12,74 +12,20 @@
 // body that arrives while its handler runs; the ConnectionTimer keeps time.
 import type { Socket } from 'node:net';
 import { BodyFeed } from './body-feed.js';
-import { RequestExchange, type Handler } from './http/exchange.js';
+import type { ConnectionConfig, ConnectionHost, ConnectionOptions } from './connection-host.js';
+import { RequestExchange } from './http/exchange.js';
 import { HttpError, describeError } from './http/http-error.js';
 import { IncomingBody } from './http/incoming-body.js';
-import { HEAD, NEED_MORE, RequestParser, type HttpRequest, type ParserLimits } from './http/request-parser.js';
-import type { TrustList } from './http/forwarded.js';
+import { HEAD, NEED_MORE, RequestParser, type HttpRequest } from './http/request-parser.js';
 import type { HttpResponse } from './http/response.js';
-import { factsOf, type RequestObserver } from './observe/request-record.js';
+import { factsOf } from './observe/request-record.js';
 import { ResponseQueue, type ResponseQueueOwner, type Slot } from './response-queue.js';
 import {
-  ConnectionTimer, TIMER_BODY, TIMER_HEADER, TIMER_KEEPALIVE, TIMER_LINGER, TIMER_NONE,
+  ConnectionTimer, LINGER_MS, SHUTDOWN_IDLE_MS, TIMER_BODY, TIMER_HEADER, TIMER_KEEPALIVE, TIMER_LINGER, TIMER_NONE,
   type TimerKind, type TimerOwner,
 } from './connection-timer.js';
 
-export interface ConnectionConfig {
-  limits: ParserLimits;
-  headerTimeoutMs: number;
-  bodyTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  /** a response write that makes no progress for this long ends the connection */
-  sendTimeoutMs: number;
-  /** requests parsed but not yet answered; past it the connection stops reading */
-  maxPipelined: number;
-}
-
-export interface ConnectionHost {
-  readonly config: ConnectionConfig;
-  handle: Handler;
-  /**
-   * true: a request whose body has not all arrived with its head goes to
-   * its handler at once, the body following through exchange.body
-   */
-  readonly streamsRequestBodies: boolean;
-  /** told of every request once it is over (the access log, the metrics); null: nobody is */
-  readonly observer: RequestObserver | null;
-  /** peers whose X-Forwarded-* and Forwarded fields are believed (--trust-proxy); null: nobody's */
-  readonly trustProxy: TrustList | null;
-  log(message: string): void;
-  onConnectionClose(connection: Connection): void;
-  /** the connection has nothing to do: no request has begun, nothing is left to write (a new connection too) */
-  onConnectionIdle(connection: Connection): void;
-  /** bytes have arrived on an idle connection */
-  onConnectionBusy(connection: Connection): void;
-}
-
-/** What differs between connections of one server: the TLS ones are checked against their certificate. */
-export interface ConnectionOptions {
-  /**
-   * Answers a request in place of its handler, or returns null to let the
-   * handler answer: 421 for a host the connection's certificate does not
-   * cover, 400 for plain HTTP on an HTTPS port. `close` ends the connection after it.
-   */
-  screen?: (request: HttpRequest) => { response: HttpResponse; close: boolean } | null;
-  /** header lines added to every response (HSTS), already serialized: "Name: value\r\n" */
-  extraHead?: string;
-  /** the client's address when the socket's peer is a proxy that said it (the PROXY protocol) */
-  remoteAddress?: string;
-}
-
 const NO_OPTIONS: ConnectionOptions = {};
-
-const LINGER_MS = 2000;
-/**
- * At shutdown, how long a connection must have been idle before it is
- * closed: one that became idle just now may be carrying a request its proxy
- * is sending this moment, which a close would turn into a reset (and nginx
- * into a 502 for a POST). That request is answered, with Connection: close.
- */
-const SHUTDOWN_IDLE_MS = 500;
 
 export class Connection implements TimerOwner, ResponseQueueOwner {
   readonly socket: Socket;

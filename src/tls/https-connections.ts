@@ -1,7 +1,7 @@
 // What an HTTPS connection does differently from a plain one, given to its
 // Connection as options: requests for a host its certificate does not cover
 // are misdirected, and every response may carry HSTS.
-import type { ConnectionOptions } from '../connection.js';
+import type { ConnectionOptions } from '../connection-host.js';
 import { errorResponse, type HttpResponse } from '../http/response.js';
 import { covers, hostOfAuthority, type LoadedCertificate } from './certificates.js';
 
