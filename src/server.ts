@@ -1,24 +1,21 @@
-// The server: takes each accepted socket, within the connection cap, to a
-// Connection, and shuts down gracefully. The book's `TcpListener::bind` and
-// `for stream in listener.incoming()`, with the ThreadPool behind it.
-import type { AddressInfo, Socket } from 'node:net';
+// The server: its listeners, the front door where each accepted socket
+// becomes a Connection within the cap (front-door.ts), the router, the
+// application's pool, and the graceful shutdown of all of them. The book's
+// `TcpListener::bind`, with the ThreadPool behind it.
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createAppDispatcher } from './app/app-dispatcher.js';
 import { PoolGenerations } from './app/app-generations.js';
 import { JOB_SLOT_BYTES, RESULT_SLOT_BYTES, decodeHttpResult, encodeHttpJob, type AppSetup } from './app/http-job.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
-import { Connection } from './connection.js';
-import type { ConnectionHost } from './connection-host.js';
+import { FrontDoor } from './front-door.js';
 import type { Handler } from './http/exchange.js';
 import { Listener } from './listener.js';
-import type { AwaitedSocket } from './net/awaited-socket.js';
-import { ProxyHeaderReader } from './net/proxy-protocol.js';
 import { AccessLog } from './observe/access-log.js';
 import { observeAll } from './observe/request-record.js';
 import { ServerMetrics } from './observe/server-metrics.js';
 import { createRedirect } from './tls/redirect.js';
-import { PLAIN_HTTP_ON_HTTPS, httpsOptions } from './tls/https-connections.js';
 import { TlsFront } from './tls/tls-front.js';
 import { createRouter } from './router.js';
 import { ThreadPool, type PoolStats } from './pool/thread-pool.js';
@@ -41,26 +38,15 @@ export class Server {
   readonly accessLog: AccessLog | null;
   /** with metrics: what GET /metrics renders */
   readonly metrics: ServerMetrics | null;
-  /** sockets accepted since start, those refused at the cap included */
-  #accepted = 0;
   /** with tls: the certificates, and the first steps of each accepted socket */
   #tls: TlsFront | null;
   /** with redirectHttpPort: the plain-HTTP listener that sends everyone to HTTPS */
   #redirectListener: Listener | null = null;
-  #redirectHost: ConnectionHost | null = null;
-  /** open connections, and (with tls) accepted sockets whose first byte is awaited */
-  #connections = new Set<Connection | AwaitedSocket>();
-  /** reasons for refusing a PROXY header already logged */
-  #loggedRefusals = new Set<string>();
-  /** the idle ones among #connections, in the order they became idle: the one idle longest first */
-  #idleConnections = new Set<Connection>();
-  /** a refusal at the cap has been logged; logged again once the count falls below the cap */
-  #hasLoggedCap = false;
-  #host: ConnectionHost;
+  /** where accepted sockets become connections; it holds the open ones */
+  #frontDoor: FrontDoor;
   #isShuttingDown = false;
   #isDraining = false;
   #closing: Promise<CloseResult> | null = null;
-  #onAllClosed: (() => void) | null = null;
 
   constructor(options: ServerOptions = {}) {
     this.config = resolveConfig(options);
@@ -111,8 +97,8 @@ export class Server {
     if (config.metrics) {
       const server = this;
       this.metrics = new ServerMetrics({
-        connections: () => [...this.#connections].filter((c): c is Connection => c instanceof Connection),
-        get acceptedConnections() { return server.#accepted; },
+        connections: () => server.#frontDoor.connections(),
+        get acceptedConnections() { return server.#frontDoor.acceptedCount; },
         get pool() { return server.poolStats; },
         get generations() { return server.generations; },
         get fileCache() { return staticFiles?.cacheCounts ?? null; },
@@ -121,9 +107,7 @@ export class Server {
       });
     }
     const router = createRouter(app, staticFiles, this);
-    const connections = this.#connections;
-    const idleConnections = this.#idleConnections;
-    this.#host = {
+    const service = {
       config,
       handle: router,
       // Application requests start as soon as their head is in; their body follows.
@@ -131,20 +115,11 @@ export class Server {
       observer: observeAll([this.accessLog, this.metrics]),
       trustProxy: config.trustProxy,
       log: config.log,
-      onConnectionClose: (connection) => {
-        this.metrics?.connectionClosed(connection);
-        idleConnections.delete(connection);
-        // false for a connection closed to make room: it left the set then
-        if (connections.delete(connection) && connections.size === 0) this.#onAllClosed?.();
-      },
-      onConnectionIdle: (connection) => idleConnections.add(connection),
-      onConnectionBusy: (connection) => idleConnections.delete(connection),
     };
-    this.#listener = new Listener(this.#onConnection, config.log);
-    if (config.redirectHttpPort !== null) {
-      this.#redirectHost = { ...this.#host, handle: createRedirect(router, () => this.address()?.port ?? config.port), streamsRequestBodies: false };
-      this.#redirectListener = new Listener(this.#onRedirectConnection, config.log);
-    }
+    const redirect = config.redirectHttpPort === null ? null : createRedirect(router, () => this.address()?.port ?? config.port);
+    this.#frontDoor = new FrontDoor(config, this.#tls, service, redirect, (connection) => this.metrics?.connectionClosed(connection));
+    this.#listener = new Listener(this.#frontDoor.onConnection, config.log);
+    if (redirect !== null) this.#redirectListener = new Listener(this.#frontDoor.onRedirectConnection, config.log);
   }
 
   /** true from SIGTERM (close()) on, the drain delay included */
@@ -183,7 +158,7 @@ export class Server {
 
   /** Number of open connections. */
   get connectionCount(): number {
-    return this.#connections.size;
+    return this.#frontDoor.connectionCount;
   }
 
   /** The connection cap. */
@@ -255,7 +230,7 @@ export class Server {
     // Lame duck first: serve on, saying Connection: close, while /healthz
     // tells the load balancer to stop sending; then the graceful shutdown.
     this.#isDraining = true;
-    for (const connection of this.#connections) if (connection instanceof Connection) connection.drain();
+    this.#frontDoor.drain();
     this.#closing = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => {
       this.#isDraining = false;
       return this.#shutDown();
@@ -271,11 +246,11 @@ export class Server {
         if (isDone) return;
         isDone = true;
         clearTimeout(timer);
-        this.#onAllClosed = null;
+        this.#frontDoor.forgetShutdown();
         resolve({ forced });
       };
       const timer = setTimeout(() => {
-        for (const connection of this.#connections) connection.destroy();
+        this.#frontDoor.destroyAll();
         const terminated = this.generations === null ? Promise.resolve() : this.generations.terminate();
         void terminated.then(() => finish(true));
       }, this.config.shutdownTimeoutMs);
@@ -286,120 +261,8 @@ export class Server {
       };
       this.#listener.close();
       this.#redirectListener?.close();
-      if (this.#connections.size === 0) return joinPool();
-      this.#onAllClosed = joinPool;
-      for (const connection of [...this.#connections]) connection.shutdown();
+      this.#frontDoor.shutdown(joinPool);
     });
-  }
-
-  #onConnection = (socket: Socket): void => {
-    if (!this.#admit(socket)) return;
-    const trust = this.config.trustProxy;
-    if (!this.config.proxyProtocol || trust === null) {
-      this.#accept(socket, null);
-      return;
-    }
-    const reader = new ProxyHeaderReader(socket, trust.has(socket.remoteAddress ?? ''), this.config.headerTimeoutMs,
-      (clientAddress) => {
-        this.#connections.delete(reader);
-        this.#accept(socket, clientAddress);
-        socket.resume();
-      },
-      (reason) => this.#logRefusal(reason));
-    this.#await(reader);
-  };
-
-  /** A socket, its PROXY header read if there was one, becomes a Connection, through TLS when the server speaks it. */
-  #accept(socket: Socket, clientAddress: string | null): void {
-    const address = clientAddress === null ? {} : { remoteAddress: clientAddress };
-    const tls = this.#tls;
-    if (tls === null) {
-      this.#add(new Connection(socket, this.#host, address));
-      return;
-    }
-    const config = this.config;
-    const pending = tls.accept(socket, config.headerTimeoutMs, {
-      secure: (tlsSocket, certificate) => this.#promote(pending, new Connection(tlsSocket, this.#host, { ...httpsOptions(certificate, config.hstsMaxAge), ...address })),
-      plain: (raw) => {
-        this.#promote(pending, new Connection(raw, this.#host, { ...PLAIN_HTTP_ON_HTTPS, ...address }));
-        raw.resume();
-      },
-    });
-    this.#await(pending);
-  }
-
-  /** A socket not yet a Connection counts against the cap and is shut down with the rest. */
-  #await(waiting: AwaitedSocket): void {
-    this.#connections.add(waiting);
-    waiting.socket.once('close', () => {
-      // false once promoted: the Connection reports its own close
-      if (this.#connections.delete(waiting) && this.#connections.size === 0) this.#onAllClosed?.();
-    });
-  }
-
-  /** A refused PROXY header is logged once per reason, not per connection. */
-  #logRefusal(reason: string): void {
-    if (this.#loggedRefusals.has(reason)) return;
-    this.#loggedRefusals.add(reason);
-    this.config.log(`spindle: connection closed: ${reason}; further ones of this kind are not logged`);
-  }
-
-  #onRedirectConnection = (socket: Socket): void => {
-    if (this.#admit(socket)) this.#add(new Connection(socket, this.#redirectHost!));
-  };
-
-  /** A socket whose first byte has come takes its place as a Connection. */
-  #promote(pending: AwaitedSocket, connection: Connection): void {
-    this.#connections.delete(pending);
-    this.#add(connection);
-  }
-
-  #add(connection: Connection): void {
-    this.#connections.add(connection);
-    if (this.#isDraining) connection.drain();
-  }
-
-  /** Whether a new socket may become a connection: not while shutting down, and within the cap. */
-  #admit(socket: Socket): boolean {
-    this.#accepted++;
-    if (this.#isShuttingDown) {
-      socket.destroy();
-      return false;
-    }
-    const cap = this.config.maxConnections;
-    if (this.#connections.size < cap) this.#hasLoggedCap = false;
-    else if (!this.#closeIdleConnection()) {
-      if (!this.#hasLoggedCap) this.config.log(`spindle: ${cap} connections open (the cap) and none idle: closing new connections until one is free`);
-      this.#hasLoggedCap = true;
-      socket.destroy();
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * At the cap, a new connection takes the place of the connection idle
-   * longest, as nginx reuses its idle keep-alive connections when
-   * worker_connections run out; a busy one is never closed. Its client had
-   * no request under way: RFC 9112 §9.5 lets a server close a connection at
-   * any time, and §9.3.1 lets a client retry a request it had just sent.
-   * With none idle, the new connection is closed at once. Node 20 cannot
-   * pause accept(): short of closing the listening socket, which resets
-   * every connection waiting in the kernel's backlog, nothing takes it out
-   * of libuv's poll (its handle's readStart() fails with ENOTCONN, and
-   * readStop() does nothing). Keeping the socket unread would hold the very
-   * descriptor the cap is there to save; closed at once it costs its
-   * descriptor only for this moment, and its client learns right away to
-   * retry. Destroying the idle socket closes its
-   * descriptor now; it leaves the sets now, before its 'close' event.
-   */
-  #closeIdleConnection(): boolean {
-    const idle = this.#idleConnections.values().next();
-    if (idle.done === true) return false;
-    this.#idleConnections.delete(idle.value);
-    this.#connections.delete(idle.value);
-    idle.value.destroy();
-    return true;
   }
 }
 
