@@ -97,13 +97,8 @@ export class Server {
     if (config.metrics) {
       const server = this;
       this.metrics = new ServerMetrics({
-        connections: () => server.#frontDoor.connections(),
-        get acceptedConnections() { return server.#frontDoor.acceptedCount; },
-        get pool() { return server.poolStats; },
-        get generations() { return server.generations; },
-        get fileCache() { return staticFiles?.cacheCounts ?? null; },
-        get logLinesDropped() { return server.accessLog?.dropped ?? 0; },
-        get tlsHandshakeFailures() { return server.#tls?.failedHandshakes ?? null; },
+        get frontDoor() { return server.#frontDoor; }, // read when scraped: it is made below, with the observer this is part of
+        server: this, staticFiles, accessLog: this.accessLog, tls: this.#tls,
       });
     }
     const router = createRouter(app, staticFiles, this);

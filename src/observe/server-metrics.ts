@@ -22,16 +22,18 @@ export interface ConnectionView {
   readonly socket: { readonly bytesRead: number; readonly bytesWritten: number };
 }
 
-/** What the metrics read when scraped. */
+/** The parts of a server the metrics read, each when scraped; null for a part the server does not have. */
 export interface MetricsSource {
-  connections(): Iterable<ConnectionView>;
-  readonly acceptedConnections: number;
-  readonly pool: PoolStats | null;
-  /** the application's generation and reloads; null without an application */
-  readonly generations: { generation: number; reloads: { ok: number; failed: number } } | null;
-  readonly fileCache: { hits: number; misses: number } | null;
-  readonly logLinesDropped: number;
-  readonly tlsHandshakeFailures: number | null;
+  /** the front door: the open connections, and the sockets accepted since start */
+  readonly frontDoor: { connections(): Iterable<ConnectionView>; readonly acceptedCount: number };
+  readonly server: {
+    readonly poolStats: PoolStats | null;
+    /** the application's generation and reloads; null without an application */
+    readonly generations: { generation: number; reloads: { ok: number; failed: number } } | null;
+  };
+  readonly staticFiles: { readonly cacheCounts: { hits: number; misses: number } } | null;
+  readonly accessLog: { readonly dropped: number } | null;
+  readonly tls: { readonly failedHandshakes: number } | null;
 }
 
 export class ServerMetrics implements RequestObserver {
@@ -54,40 +56,42 @@ export class ServerMetrics implements RequestObserver {
       DURATION_BUCKETS, ['http_request_method', 'http_response_status_code', 'answered_by']));
     r.add(new Gauge('http_server_active_requests', 'Requests handed to a handler and not yet answered.', [], () => [[[], this.#active]]));
     r.add(new Counter('spindle_connections_accepted_total', 'Connections accepted, those closed at once at the connection cap included.', [],
-      () => [[[], source.acceptedConnections]]));
-    r.add(new Gauge('spindle_connections_open', 'Open connections.', [], () => [[[], [...source.connections()].length]]));
+      () => [[[], source.frontDoor.acceptedCount]]));
+    r.add(new Gauge('spindle_connections_open', 'Open connections.', [], () => [[[], [...source.frontDoor.connections()].length]]));
     r.add(new Gauge('spindle_connections', 'Open connections by state (nginx stub_status): reading a request head, writing (a request being answered), idle.',
       ['state'], () => this.#connectionStates()));
     r.add(new Counter('spindle_received_bytes_total', 'Bytes read from client sockets.', [], () => [[[], this.#bytes().read]]));
     r.add(new Counter('spindle_sent_bytes_total', 'Bytes written to client sockets.', [], () => [[[], this.#bytes().written]]));
     this.#parseErrors = r.add(new Counter('spindle_parse_errors_total', 'Requests refused by the engine as they arrived, by the status sent.', ['status']));
-    if (source.pool !== null) this.#addPool(r);
+    if (source.server.poolStats !== null) this.#addPool(r);
     this.#jobs = r.add(new Counter('spindle_pool_jobs_total', 'Application jobs by outcome: ok, failed, timed_out, aborted, rejected (queue full).', ['outcome']));
     for (const outcome of JOB_OUTCOMES) this.#jobs.add([outcome], 0); // every series from the start, so rate() sees the first one
     this.#queueWait = r.add(new Histogram('spindle_pool_queue_wait_seconds', 'Time a job waited for a worker.', DURATION_BUCKETS));
     this.#runTime = r.add(new Histogram('spindle_pool_run_seconds', 'Time from a job\'s start on a worker to its Response.', DURATION_BUCKETS));
-    if (source.fileCache !== null) {
+    const staticFiles = source.staticFiles;
+    if (staticFiles !== null) {
       r.add(new Counter('spindle_static_cache_lookups_total', 'File metadata lookups, answered from the cache (hit) or by a stat (miss).', ['result'],
-        () => [[['hit'], source.fileCache!.hits], [['miss'], source.fileCache!.misses]]));
+        () => [[['hit'], staticFiles.cacheCounts.hits], [['miss'], staticFiles.cacheCounts.misses]]));
     }
     r.add(new Counter('spindle_access_log_dropped_lines_total', 'Access log lines dropped because the destination was too slow.', [],
-      () => [[[], source.logLinesDropped]]));
-    if (source.tlsHandshakeFailures !== null) {
-      r.add(new Counter('spindle_tls_handshake_failures_total', 'TLS handshakes that failed.', [], () => [[[], source.tlsHandshakeFailures ?? 0]]));
+      () => [[[], source.accessLog?.dropped ?? 0]]));
+    const tls = source.tls;
+    if (tls !== null) {
+      r.add(new Counter('spindle_tls_handshake_failures_total', 'TLS handshakes that failed.', [], () => [[[], tls.failedHandshakes]]));
     }
   }
 
   #addPool(r: Registry): void {
-    const pool = (): PoolStats => this.#source.pool!;
+    const pool = (): PoolStats => this.#source.server.poolStats!;
     r.add(new Gauge('spindle_pool_threads', 'Worker threads, and those ready for jobs.', ['state'],
       () => [[['configured'], pool().threads], [['ready'], pool().ready]]));
     r.add(new Gauge('spindle_pool_queue_length', 'Jobs waiting for a worker.', [], () => [[[], pool().queued]]));
     r.add(new Gauge('spindle_pool_jobs_in_flight', 'Jobs running on each worker.', ['worker'],
       () => pool().inFlightPerWorker.map((jobs, i) => [[String(i)], jobs] as [string[], number])));
     r.add(new Gauge('spindle_app_generation', 'The application\'s generation: 1 at start, one more for each reload that took.', [],
-      () => [[[], this.#source.generations?.generation ?? 1]]));
+      () => [[[], this.#source.server.generations?.generation ?? 1]]));
     r.add(new Counter('spindle_app_reloads_total', 'Reloads of the application (SIGHUP), by result.', ['result'], () => {
-      const reloads = this.#source.generations?.reloads ?? { ok: 0, failed: 0 };
+      const reloads = this.#source.server.generations?.reloads ?? { ok: 0, failed: 0 };
       return [[['ok'], reloads.ok], [['failed'], reloads.failed]];
     }));
     r.add(new Counter('spindle_pool_worker_restarts_total', 'Workers replaced, by cause.', ['cause'],
@@ -131,14 +135,14 @@ export class ServerMetrics implements RequestObserver {
 
   #connectionStates(): Array<[string[], number]> {
     const counts = { reading: 0, writing: 0, idle: 0 };
-    for (const connection of this.#source.connections()) counts[connection.state]++;
+    for (const connection of this.#source.frontDoor.connections()) counts[connection.state]++;
     return [[['reading'], counts.reading], [['writing'], counts.writing], [['idle'], counts.idle]];
   }
 
   #bytes(): { read: number; written: number } {
     let read = this.#closedBytesRead;
     let written = this.#closedBytesWritten;
-    for (const connection of this.#source.connections()) {
+    for (const connection of this.#source.frontDoor.connections()) {
       read += connection.socket.bytesRead;
       written += connection.socket.bytesWritten;
     }
