@@ -340,6 +340,10 @@ export class Connection implements TimerOwner, ResponseQueueOwner {
     this.#isClosing = true;
   }
 
+  endNow(): void {
+    this.#endSocket();
+  }
+
   onQueueProgress(): void {
     this.#processRequests();
   }

@@ -47,6 +47,8 @@ export interface ResponseQueueOwner {
   readonly isEnded: boolean;
   /** a response closes the connection: it said Connection: close, or its body runs until the close */
   closeAfterResponses(): void;
+  /** a close-delimited body has ended: end the socket now, before anything queued behind it */
+  endNow(): void;
   /** a handler answered or a streamed body ended: the connection may read on */
   onQueueProgress(): void;
 }
@@ -168,7 +170,7 @@ export class ResponseQueue {
    * pipelined responses: behind them, it waits until they are written.
    */
   sendContinue(): void {
-    if (this.#slots.length === 0) this.#socket.write(CONTINUE);
+    if (this.#slots.length === 0 && this.#streaming === null) this.#socket.write(CONTINUE);
     else this.#isContinueOwed = true;
   }
 
@@ -265,8 +267,13 @@ export class ResponseQueue {
     this.#streaming = slot;
     try {
       if (!(await this.#writer.stream(body, framing, length, () => owner.isEnded))) return;
-      if (framing === FRAMING_CLOSE) owner.closeAfterResponses();
       this.#finish(slot, this.#writer.streamedBytes);
+      if (framing === FRAMING_CLOSE) {
+        // The close is this body's end: a response queued behind it would be
+        // read as more of it. Those requests go unanswered, as if the client left.
+        owner.endNow();
+        return;
+      }
     } catch (err) {
       // The head is gone already; the only honest signal left is to cut the
       // connection, with no last chunk: the client sees a truncated body.

@@ -98,3 +98,27 @@ test('sends 100 Continue once the earlier pipelined responses are written, so th
   assertResponse(echo, 200);
   assert.equal(echo.body.toString(), 'hello');
 });
+
+test('a 100 Continue owed while an earlier response streams waits for that body to end, never lands inside it', async (t) => {
+  const { port } = await startServer(t, {
+    handler: (request) => {
+      if (request.path !== '/stream') return { status: 200, headers: [], body: request.body };
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < 5; i++) {
+          await delay(30);
+          yield Buffer.from(`chunk ${i}\n`);
+        }
+      }
+      return { status: 200, headers: ['Content-Type', 'text/plain'], body: chunks() };
+    },
+  });
+  const client = await connect(t, port);
+  await client.write('GET /stream HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+  await client.waitForText('HTTP/1.1 100 Continue\r\n\r\n');
+  await client.write('hello');
+  const [streamed, interim, echo] = await client.readResponses(3, ['GET', 'POST']);
+  assert.equal(streamed.body.toString(), 'chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n');
+  assert.equal(interim.status, 100);
+  assertResponse(echo, 200);
+  assert.equal(echo.body.toString(), 'hello');
+});

@@ -88,6 +88,17 @@ test('an HTTP/1.0 client gets a close-delimited body; HEAD gets the head only', 
   assert.equal(next.body.toString(), 'bbb', 'the connection goes on after a HEAD of a stream');
 });
 
+test('an HTTP/1.0 keep-alive client with a request pipelined behind a close-delimited body gets that body alone, then the close', async (t) => {
+  const { port } = await startStreamServer(t);
+  const client = await connect(t, port);
+  await client.write('GET /ticks?count=2&ms=50 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /length?declared=3&actual=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+  assert.ok(await client.waitForClose());
+  assert.doesNotMatch(client.text, /Transfer-Encoding|Content-Length/i);
+  // Nothing after the body's last byte: a response written there would read as more of it.
+  assert.match(client.text, /\r\n\r\ntick 1 at \d+\ntick 2 at \d+\n$/);
+  assert.equal(client.text.split('HTTP/1.').length - 1, 1, 'one response only');
+});
+
 test('a client that leaves mid-stream cancels the application\'s stream and aborts request.signal', async (t) => {
   const { port, url } = await startStreamServer(t);
   const before = await stateOf(url);
