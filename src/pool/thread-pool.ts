@@ -205,12 +205,6 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   /**
-   * Gives up on a job: a queued one is dropped without running; a running
-   * one is asked to stop through its signal, and its worker is terminated
-   * and replaced if it does not stop within the grace period. The job
-   * settles with ERR_JOB_ABORTED.
-   */
-  /**
    * The job's deadline runs the whole timeout again from now: for a job
    * that makes progress on input it waits for, such as a request body that
    * arrives as it runs. A job that stops taking it times out as usual.
@@ -219,6 +213,12 @@ export class ThreadPool implements AsyncDisposable {
     (ticket as Job).deadlineFrom = Date.now();
   }
 
+  /**
+   * Gives up on a job: a queued one is dropped without running; a running
+   * one is asked to stop through its signal, and its worker is terminated
+   * and replaced if it does not stop within the grace period. The job
+   * settles with ERR_JOB_ABORTED.
+   */
   cancel(ticket: JobTicket): void {
     const job = ticket as Job;
     if (job.isSettled) return;
