@@ -15,6 +15,7 @@
 // not while it waits.
 import { MessageChannel, MessagePort, type TransferListItem } from 'node:worker_threads';
 import { DeadlineClock } from './deadlines.js';
+import { createJob, JobTable, settle, type Job } from './job-table.js';
 import type { FromWorker, WorkerData } from './messages.js';
 import { JobError, PoolError } from './pool-errors.js';
 import {
@@ -30,22 +31,6 @@ import { WakePolicy } from './wake-policy.js';
 
 export type { ExecuteOptions, JobCallback, JobTicket, PoolStats, RestartCause, ThreadPoolOptions } from './pool-options.js';
 
-interface Job extends JobTicket {
-  id: number;
-  /** kept only while it may still have to be posted (it did not fit the shared queue) */
-  payload: unknown;
-  /** a payload with buffers to move waits in a channel of its own, its buffers already detached here */
-  channel: MessagePort | null;
-  onSettled: JobCallback;
-  isSettled: boolean;
-  /** its position in the shared queue, and its payload slot there (-1: by message) */
-  position: number;
-  slot: number;
-  /** the deadline counts from the later of the job's start and this time (Date.now(); see restartDeadline) */
-  deadlineFrom: number;
-}
-
-const MAX_JOB_ID = 0x7fffffff;
 const MIN_MAILBOX_SLOTS = 8;
 const MAX_MAILBOX_SLOTS = 64;
 
@@ -59,8 +44,7 @@ export class ThreadPool implements AsyncDisposable {
   #mailboxes: ResultMailboxes;
   #workers = new Set<PoolWorker>();
   #freeIndexes: number[] = [];
-  #jobs = new Map<number, Job>();
-  #nextJobId = 1;
+  #jobs: JobTable;
   #nextWorkerId = 1;
   #wakePolicy: WakePolicy;
   #deadlines: DeadlineClock;
@@ -70,7 +54,6 @@ export class ThreadPool implements AsyncDisposable {
   #lastError: string | null = null;
   #isClosing = false;
   #closed: Promise<void> | null = null;
-  #onIdle: (() => void) | null = null;
   #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (err: Error) => void;
@@ -84,6 +67,7 @@ export class ThreadPool implements AsyncDisposable {
     this.#jobModule = options.module instanceof URL ? options.module.href : options.module;
     this.#moduleData = options.moduleData;
     this.#queue = SharedQueue.create(resolved.queueSize, size, resolved.concurrency, resolved.payloadSlotBytes);
+    this.#jobs = new JobTable(this.#queue);
     // Room for the results of jobs that end together (a burst of timers); past it they come by message.
     const mailboxSlots = Math.min(MAX_MAILBOX_SLOTS, Math.max(MIN_MAILBOX_SLOTS, resolved.concurrency));
     this.#mailboxes = ResultMailboxes.create(size, resolved.resultSlotBytes, mailboxSlots);
@@ -165,27 +149,26 @@ export class ThreadPool implements AsyncDisposable {
    * this to spare a promise and an AbortSignal per request.
    */
   submit(payload: unknown, transfer: TransferListItem[] | undefined, onSettled: JobCallback): JobTicket {
-    const job: Job = { id: 0, payload, channel: null, onSettled, isSettled: false, position: 0, slot: -1, deadlineFrom: 0 };
+    const job = createJob(payload, onSettled);
     if (this.#options.decodeResult !== null) this.#collectResults();
     if (this.#isClosing) {
-      this.#settle(job, new PoolError('ERR_POOL_CLOSED', 'the thread pool is closed'));
+      settle(job, new PoolError('ERR_POOL_CLOSED', 'the thread pool is closed'));
       return job;
     }
     const queued = this.#queue.length;
     const queueSize = this.#options.queueSize;
     if (queued >= queueSize && queued >= queueSize + this.#freeLanes()) {
-      this.#settle(job, this.#queueFull());
+      settle(job, this.#queueFull());
       return job;
     }
-    job.id = this.#nextJobId;
-    this.#nextJobId = this.#nextJobId === MAX_JOB_ID ? 1 : this.#nextJobId + 1;
+    job.id = this.#jobs.takeId();
     // A payload with buffers to move cannot go through shared memory: it is
     // posted into a channel of its own now (moving the buffers, as the caller
     // expects), and the channel goes to the worker that takes the job.
     const encode = transfer === undefined ? (target: Buffer) => this.#options.encodePayload(payload, target) : null;
     const position = this.#queue.push(job.id, encode);
     if (position === -1) {
-      this.#settle(job, this.#queueFull());
+      settle(job, this.#queueFull());
       return job;
     }
     if (transfer !== undefined) {
@@ -199,7 +182,7 @@ export class ThreadPool implements AsyncDisposable {
     job.slot = this.#queue.slotOf(position);
     this.#wakePolicy.onJobPushed();
     if (job.slot >= 0) job.payload = null; // it is in the queue now
-    this.#jobs.set(job.id, job);
+    this.#jobs.add(job);
     this.#deadlines.start();
     return job;
   }
@@ -225,13 +208,13 @@ export class ThreadPool implements AsyncDisposable {
     const aborted = new PoolError('ERR_JOB_ABORTED', 'the job was aborted');
     if (this.#queue.cancel(job.position, job.id)) {
       // No worker took it: drop it without running.
-      this.#forget(job);
-      this.#settle(job, aborted);
+      this.#jobs.forget(job);
+      settle(job, aborted);
       return;
     }
     const worker = this.#workerRunning(job.id);
     if (worker !== null) this.#giveUp(worker, job, aborted);
-    else this.#settle(job, aborted); // finished: its result is on the way and will be dropped
+    else settle(job, aborted); // finished: its result is on the way and will be dropped
   }
 
   /**
@@ -246,9 +229,7 @@ export class ThreadPool implements AsyncDisposable {
     this.#closed = (async () => {
       this.#failStrandedJobs();
       this.#queue.close();
-      if (this.#jobs.size > 0) {
-        await new Promise<void>((resolve) => { this.#onIdle = resolve; });
-      }
+      if (this.#jobs.size > 0) await this.#jobs.whenEmpty();
       await this.#joinAll();
     })();
     return this.#closed;
@@ -258,12 +239,7 @@ export class ThreadPool implements AsyncDisposable {
   async terminate(): Promise<void> {
     this.#isClosing = true;
     this.#queue.close(false);
-    const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool was terminated');
-    for (const job of [...this.#jobs.values()]) {
-      this.#queue.cancel(job.position, job.id);
-      this.#forget(job);
-      this.#settle(job, closed);
-    }
+    this.#jobs.failAll(new PoolError('ERR_POOL_CLOSED', 'the thread pool was terminated'));
     for (const worker of this.#workers) void worker.thread.terminate();
     await this.#joinAll();
   }
@@ -424,10 +400,10 @@ export class ThreadPool implements AsyncDisposable {
       closePorts(result); // nobody waits for it: a port it carries closes, and the worker's end learns so
       return;
     }
-    this.#forget(job);
+    this.#jobs.forget(job);
     // Given up on, but it ended within its grace period: keep the worker.
     if (worker.clearGraceTimer(id) && worker.graceTimers.size === 0) this.#queue.setRetiring(worker.index, false);
-    this.#settle(job, err, result);
+    settle(job, err, result);
   }
 
   /** Gives up on each running job past its deadline; false once no job is in flight. */
@@ -455,7 +431,7 @@ export class ThreadPool implements AsyncDisposable {
    * with ERR_WORKER_TERMINATED.
    */
   #giveUp(worker: PoolWorker, job: Job, err: PoolError): void {
-    this.#settle(job, err);
+    settle(job, err);
     worker.post({ type: 'abort', id: job.id });
     if (worker.graceTimers.has(job.id)) return;
     this.#queue.setRetiring(worker.index, true);
@@ -528,9 +504,9 @@ export class ThreadPool implements AsyncDisposable {
       const id = this.#queue.runningOn(lane);
       const job = id === 0 ? undefined : this.#jobs.get(id);
       if (job === undefined) continue;
-      this.#forget(job);
+      this.#jobs.forget(job);
       if (!job.isSettled) lost++;
-      this.#settle(job, failure);
+      settle(job, failure);
     }
     return lost;
   }
@@ -542,28 +518,7 @@ export class ThreadPool implements AsyncDisposable {
    */
   #failStrandedJobs(): void {
     if (!this.#isClosing || this.#workers.size > 0 || this.#jobs.size === 0) return;
-    const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool closed before a worker could start to run the job');
-    for (const job of [...this.#jobs.values()]) {
-      this.#queue.cancel(job.position, job.id);
-      this.#forget(job);
-      this.#settle(job, closed);
-    }
-  }
-
-  /** The job's fate is final: no worker will read its payload or send its result. */
-  #forget(job: Job): void {
-    if (!this.#jobs.delete(job.id)) return;
-    this.#queue.freeSlot(job.slot);
-    job.slot = -1;
-    job.channel?.close();
-    job.channel = null;
-    if (this.#jobs.size === 0 && this.#onIdle !== null) this.#onIdle();
-  }
-
-  #settle(job: Job, err: Error | null, value?: unknown): void {
-    if (job.isSettled) return;
-    job.isSettled = true;
-    job.onSettled(err, value);
+    this.#jobs.failAll(new PoolError('ERR_POOL_CLOSED', 'the thread pool closed before a worker could start to run the job'));
   }
 }
 
