@@ -13,20 +13,22 @@
 // cancelled before a worker took it, or its worker exits; a job's payload
 // slot is freed exactly then. Deadlines start when a worker takes the job,
 // not while it waits.
+//
+// This file takes jobs in, hands their results back and gives up on jobs
+// (deadline passed, cancelled); worker-lifecycle.ts starts the threads and
+// replaces them, and job-table.ts keeps the jobs by id.
 import { MessageChannel, MessagePort, type TransferListItem } from 'node:worker_threads';
 import { DeadlineClock } from './deadlines.js';
 import { createJob, JobTable, settle, type Job } from './job-table.js';
-import type { FromWorker, WorkerData } from './messages.js';
 import { JobError, PoolError } from './pool-errors.js';
 import {
-  resolvePoolOptions, type ExecuteOptions, type JobCallback, type JobTicket, type PoolStats, type ResolvedPoolOptions, type RestartCause,
-  type ThreadPoolOptions,
+  resolvePoolOptions, type ExecuteOptions, type JobCallback, type JobTicket, type PoolStats, type ResolvedPoolOptions, type ThreadPoolOptions,
 } from './pool-options.js';
-import { PoolWorker, startThread } from './pool-worker.js';
+import type { PoolWorker } from './pool-worker.js';
 import { ResultMailboxes } from './result-mailbox.js';
 import { SharedQueue } from './shared-queue.js';
-import { StartBackoff } from './start-backoff.js';
 import { WakePolicy } from './wake-policy.js';
+import { WorkerLifecycle, type JobMessage } from './worker-lifecycle.js';
 
 
 export type { ExecuteOptions, JobCallback, JobTicket, PoolStats, RestartCause, ThreadPoolOptions } from './pool-options.js';
@@ -38,34 +40,22 @@ const MAX_MAILBOX_SLOTS = 64;
 export class ThreadPool implements AsyncDisposable {
   readonly size: number;
   #options: ResolvedPoolOptions;
-  #jobModule: string;
-  #moduleData: unknown;
   #queue: SharedQueue;
   #mailboxes: ResultMailboxes;
-  #workers = new Set<PoolWorker>();
-  #freeIndexes: number[] = [];
   #jobs: JobTable;
-  #nextWorkerId = 1;
+  #lifecycle: WorkerLifecycle;
+  /** the lifecycle's live workers (it adds and removes them) */
+  #workers: ReadonlySet<PoolWorker>;
   #wakePolicy: WakePolicy;
   #deadlines: DeadlineClock;
-  #restarts = 0;
-  #restartsByCause: Record<RestartCause, number> = { recycled: 0, terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 };
-  #backoff = new StartBackoff();
-  #lastError: string | null = null;
   #isClosing = false;
   #closed: Promise<void> | null = null;
-  #ready: Promise<void>;
-  #resolveReady!: () => void;
-  #rejectReady!: (err: Error) => void;
-  #isReady = false;
 
   constructor(options: ThreadPoolOptions) {
     const resolved = resolvePoolOptions(options);
     const size = resolved.size;
     this.size = size;
     this.#options = resolved;
-    this.#jobModule = options.module instanceof URL ? options.module.href : options.module;
-    this.#moduleData = options.moduleData;
     this.#queue = SharedQueue.create(resolved.queueSize, size, resolved.concurrency, resolved.payloadSlotBytes);
     this.#jobs = new JobTable(this.#queue);
     // Room for the results of jobs that end together (a burst of timers); past it they come by message.
@@ -73,18 +63,28 @@ export class ThreadPool implements AsyncDisposable {
     this.#mailboxes = ResultMailboxes.create(size, resolved.resultSlotBytes, mailboxSlots);
     this.#wakePolicy = new WakePolicy(this.#queue, size);
     this.#deadlines = new DeadlineClock(resolved.jobTimeoutMs, () => this.#checkDeadlines());
-    for (let i = size - 1; i >= 0; i--) this.#freeIndexes.push(i);
-    this.#ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
+    this.#lifecycle = new WorkerLifecycle({
+      options: resolved,
+      jobModule: options.module instanceof URL ? options.module.href : options.module,
+      moduleData: options.moduleData,
+      queue: this.#queue,
+      mailboxes: this.#mailboxes,
+      jobs: this.#jobs,
+      events: {
+        onJobMessage: (worker, message) => this.#onJobMessage(worker, message),
+        onWorkerExit: (worker) => {
+          if (resolved.decodeResult !== null) this.#drainMailbox(worker, true); // results it left behind
+        },
+        isClosing: () => this.#isClosing,
+      },
     });
-    this.#ready.catch(() => {}); // observed through ready()
-    for (let i = 0; i < size; i++) this.#spawn();
+    this.#workers = this.#lifecycle.workers;
+    this.#lifecycle.start();
   }
 
   /** Resolves once every worker has loaded the job module; rejects with the error if one cannot. */
   ready(): Promise<void> {
-    return this.#ready;
+    return this.#lifecycle.ready;
   }
 
   get stats(): PoolStats {
@@ -115,10 +115,7 @@ export class ThreadPool implements AsyncDisposable {
       // anyone. (A worker with jobs in flight may be blocked in one of them.)
       queued: Math.max(0, waiting - this.#idleWorkers()),
       ready,
-      restarts: this.#restarts,
-      restartsByCause: { ...this.#restartsByCause },
-      backoffMs: this.#backoff.delayMs,
-      lastError: this.#lastError,
+      ...this.#lifecycle.stats,
     };
   }
 
@@ -227,7 +224,7 @@ export class ThreadPool implements AsyncDisposable {
     if (this.#closed !== null) return this.#closed;
     this.#isClosing = true;
     this.#closed = (async () => {
-      this.#failStrandedJobs();
+      this.#lifecycle.failStrandedJobs();
       this.#queue.close();
       if (this.#jobs.size > 0) await this.#jobs.whenEmpty();
       await this.#joinAll();
@@ -275,72 +272,23 @@ export class ThreadPool implements AsyncDisposable {
   #workerRunning(id: number): PoolWorker | null {
     for (const worker of this.#workers) {
       if (this.#queue.inFlight(worker.index) === 0) continue;
-      for (const lane of this.#lanesOf(worker)) {
+      for (const lane of worker.lanes(this.#options.concurrency)) {
         if (this.#queue.runningOn(lane) === id) return worker;
       }
     }
     return null;
   }
 
-  /** The lane numbers of a worker in the shared queue. */
-  *#lanesOf(worker: PoolWorker): Generator<number> {
-    const lanes = this.#options.concurrency;
-    for (let lane = worker.index * lanes; lane < (worker.index + 1) * lanes; lane++) yield lane;
-  }
-
-  /** The book's `join` of each worker: ready ones end their loops themselves; one still loading has nothing to finish. */
+  /** Stops the pool's timers and joins every worker. */
   async #joinAll(): Promise<void> {
-    this.#backoff.cancel();
     this.#deadlines.stop();
     this.#wakePolicy.stop();
     this.#queue.close();
-    const exits: Promise<number>[] = [];
-    for (const worker of this.#workers) {
-      if (!worker.isReady) void worker.thread.terminate();
-      exits.push(worker.exited);
-    }
-    await Promise.all(exits);
+    await this.#lifecycle.join();
   }
 
-  #spawn(): void {
-    const index = this.#freeIndexes.pop()!;
-    this.#queue.resetWorker(index);
-    this.#mailboxes.reset(index);
-    const workerData: WorkerData = {
-      jobModule: this.#jobModule,
-      jobData: this.#moduleData,
-      queue: this.#queue.memory,
-      index,
-      results: this.#mailboxes.memory,
-      hasResultDecoder: this.#options.decodeResult !== null,
-      recycleAfterJobs: withJitter(this.#options.maxJobsPerWorker),
-      recycleAboveHeapBytes: this.#options.maxWorkerHeapBytes,
-    };
-    const thread = startThread(workerData, this.#options.resourceLimits);
-    const worker = new PoolWorker(this.#nextWorkerId++, index, thread);
-    this.#workers.add(worker);
-    thread.on('message', (message: FromWorker) => this.#onWorkerMessage(worker, message));
-    thread.on('error', (err) => { worker.exitError = err; });
-    thread.on('exit', (code) => this.#onWorkerExit(worker, code));
-  }
-
-  #onWorkerMessage(worker: PoolWorker, message: FromWorker): void {
+  #onJobMessage(worker: PoolWorker, message: JobMessage): void {
     switch (message.type) {
-      case 'ready':
-        worker.isReady = true;
-        this.#backoff.onStarted();
-        if (!this.#isReady && [...this.#workers].every((w) => w.isReady)) {
-          this.#isReady = true;
-          this.#resolveReady();
-        }
-        break;
-      case 'init-error': {
-        const err = new JobError(message.error.name, message.error.message, message.error.stack);
-        worker.exitError = err;
-        this.#lastError = `cannot load ${this.#jobModule}: ${err.message}`;
-        if (!this.#isReady) this.#rejectReady(err);
-        break;
-      }
       case 'need': {
         const job = this.#jobs.get(message.id);
         if (job === undefined || job.isSettled) {
@@ -358,11 +306,6 @@ export class ThreadPool implements AsyncDisposable {
       }
       case 'results':
         this.#drainMailbox(worker, true);
-        break;
-      case 'recycling':
-        worker.recycling = message.reason;
-        // It may have been the one woken for a queued job: someone else takes it.
-        if (this.#queue.length > 0) this.#queue.wakeOne();
         break;
       case 'done':
         this.#onResult(worker, message.id, null, message.result);
@@ -413,7 +356,7 @@ export class ThreadPool implements AsyncDisposable {
     const now = Date.now();
     for (const worker of this.#workers) {
       if (this.#queue.inFlight(worker.index) === 0) continue;
-      for (const lane of this.#lanesOf(worker)) {
+      for (const lane of worker.lanes(this.#options.concurrency)) {
         const id = this.#queue.runningOn(lane);
         if (id === 0 || now - this.#queue.startedAt(lane) < timeoutMs) continue;
         const job = this.#jobs.get(id);
@@ -444,96 +387,6 @@ export class ThreadPool implements AsyncDisposable {
     timer.unref();
     worker.graceTimers.set(job.id, timer);
   }
-
-  #onWorkerExit(worker: PoolWorker, code: number): void {
-    if (this.#options.decodeResult !== null) this.#drainMailbox(worker, true); // results it left behind
-    this.#workers.delete(worker);
-    worker.clearGraceTimers();
-    const err = worker.exitError;
-    const lost = this.#failJobsOf(worker, code);
-    this.#queue.resetWorker(worker.index);
-    this.#freeIndexes.push(worker.index);
-    if (!this.#isReady && !worker.isReady) {
-      this.#rejectReady(err ?? new Error(`a worker exited with code ${code} while loading ${this.#jobModule}`));
-    }
-    // Joined: its loop found the channel closed and empty and ended.
-    if (this.#isClosing && (this.#jobs.size === 0 || (lost === 0 && code === 0 && err === null))) return;
-    const cause = restartCause(worker, err);
-    if (cause === 'recycled' && code === 0 && lost === 0) {
-      // Planned: it reached its limit and left with nothing in flight. Not a failure.
-      this.#restartsByCause.recycled++;
-      this.#spawn();
-      return;
-    }
-    if (worker.terminatedFor !== null) this.#lastError = `worker ${worker.id} was terminated: ${worker.terminatedFor}`;
-    else if (err !== null) this.#lastError = err.message;
-    else if (lost === 0 && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
-    else this.#lastError = `worker ${worker.id} exited with code ${code}`;
-    if (lost > 0 || worker.terminatedFor !== null) {
-      this.#options.log(`spindle: ${this.#lastError}; ${lost} job${lost === 1 ? '' : 's'} in flight on it failed`);
-    }
-    this.#restarts++;
-    this.#restartsByCause[cause === 'recycled' ? 'exit' : cause]++;
-    if (!worker.isReady) {
-      this.#backoff.onStartFailed(() => {
-        if (!this.#isClosing) this.#spawn();
-        else this.#failStrandedJobs();
-      });
-    } else {
-      this.#spawn();
-    }
-  }
-
-  /**
-   * Fails every job a worker that exited had taken: they may have had side
-   * effects, so none is run again. Returns how many had not settled yet
-   * (a job given up on has its answer already).
-   */
-  #failJobsOf(worker: PoolWorker, code: number): number {
-    const err = worker.exitError as NodeJS.ErrnoException | null;
-    let failure: PoolError;
-    if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      failure = new PoolError('ERR_WORKER_OUT_OF_MEMORY', 'the worker running the job ran out of memory');
-    } else if (worker.terminatedFor !== null) {
-      failure = new PoolError('ERR_WORKER_TERMINATED', `the worker running the job was terminated: ${worker.terminatedFor}`);
-    } else {
-      failure = new PoolError('ERR_WORKER_DIED', `the worker running the job exited (code ${code})${err ? `: ${err.message}` : ''}`);
-    }
-    let lost = 0;
-    for (const lane of this.#lanesOf(worker)) {
-      const id = this.#queue.runningOn(lane);
-      const job = id === 0 ? undefined : this.#jobs.get(id);
-      if (job === undefined) continue;
-      this.#jobs.forget(job);
-      if (!job.isSettled) lost++;
-      settle(job, failure);
-    }
-    return lost;
-  }
-
-  /**
-   * Closing, with jobs queued and no worker left to run them: each failed to
-   * start and none is respawned while closing. Fail the jobs, or close()
-   * would wait for them forever.
-   */
-  #failStrandedJobs(): void {
-    if (!this.#isClosing || this.#workers.size > 0 || this.#jobs.size === 0) return;
-    this.#jobs.failAll(new PoolError('ERR_POOL_CLOSED', 'the thread pool closed before a worker could start to run the job'));
-  }
-}
-
-/** A job limit plus up to a tenth more, at random, so that workers started together are not recycled together. */
-function withJitter(limit: number): number {
-  return limit === 0 ? 0 : limit + Math.floor(Math.random() * (Math.floor(limit / 10) + 1));
-}
-
-/** Why a worker that left had to be replaced, for the metrics. */
-function restartCause(worker: PoolWorker, err: (Error & { code?: string }) | null): RestartCause {
-  if (!worker.isReady) return 'start_failed';
-  if (worker.recycling !== null && err === null && worker.terminatedFor === null) return 'recycled';
-  if (worker.terminatedFor !== null) return 'terminated';
-  if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out_of_memory';
-  return err !== null ? 'error' : 'exit';
 }
 
 /** Closes the message ports among a result's own values. */
