@@ -34,6 +34,11 @@ export class PoolWorker {
     this.exited = new Promise((resolve) => thread.once('exit', resolve));
   }
 
+  /** Its lanes in the shared queue: lanesPerWorker (the pool's concurrency) of them, from index × lanesPerWorker. */
+  *lanes(lanesPerWorker: number): Generator<number> {
+    for (let lane = this.index * lanesPerWorker; lane < (this.index + 1) * lanesPerWorker; lane++) yield lane;
+  }
+
   post(message: ToWorker, transfer?: readonly (ArrayBuffer | MessagePort)[]): void {
     this.thread.postMessage(message, transfer as ArrayBuffer[] | undefined);
   }

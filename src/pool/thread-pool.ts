@@ -13,39 +13,26 @@
 // cancelled before a worker took it, or its worker exits; a job's payload
 // slot is freed exactly then. Deadlines start when a worker takes the job,
 // not while it waits.
+//
+// This file takes jobs in, hands their results back and gives up on jobs
+// (deadline passed, cancelled); worker-lifecycle.ts starts the threads and
+// replaces them, and job-table.ts keeps the jobs by id.
 import { MessageChannel, MessagePort, type TransferListItem } from 'node:worker_threads';
 import { DeadlineClock } from './deadlines.js';
-import type { FromWorker, WorkerData } from './messages.js';
+import { createJob, JobTable, settle, type Job } from './job-table.js';
 import { JobError, PoolError } from './pool-errors.js';
 import {
-  resolvePoolOptions, type ExecuteOptions, type JobCallback, type JobTicket, type PoolStats, type ResolvedPoolOptions, type RestartCause,
-  type ThreadPoolOptions,
+  resolvePoolOptions, type ExecuteOptions, type JobCallback, type JobTicket, type PoolStats, type ResolvedPoolOptions, type ThreadPoolOptions,
 } from './pool-options.js';
-import { PoolWorker, startThread } from './pool-worker.js';
+import type { PoolWorker } from './pool-worker.js';
 import { ResultMailboxes } from './result-mailbox.js';
 import { SharedQueue } from './shared-queue.js';
-import { StartBackoff } from './start-backoff.js';
 import { WakePolicy } from './wake-policy.js';
+import { WorkerLifecycle, type JobMessage } from './worker-lifecycle.js';
 
 
 export type { ExecuteOptions, JobCallback, JobTicket, PoolStats, RestartCause, ThreadPoolOptions } from './pool-options.js';
 
-interface Job extends JobTicket {
-  id: number;
-  /** kept only while it may still have to be posted (it did not fit the shared queue) */
-  payload: unknown;
-  /** a payload with buffers to move waits in a channel of its own, its buffers already detached here */
-  channel: MessagePort | null;
-  onSettled: JobCallback;
-  isSettled: boolean;
-  /** its position in the shared queue, and its payload slot there (-1: by message) */
-  position: number;
-  slot: number;
-  /** the deadline counts from the later of the job's start and this time (Date.now(); see restartDeadline) */
-  deadlineFrom: number;
-}
-
-const MAX_JOB_ID = 0x7fffffff;
 const MIN_MAILBOX_SLOTS = 8;
 const MAX_MAILBOX_SLOTS = 64;
 
@@ -53,54 +40,51 @@ const MAX_MAILBOX_SLOTS = 64;
 export class ThreadPool implements AsyncDisposable {
   readonly size: number;
   #options: ResolvedPoolOptions;
-  #jobModule: string;
-  #moduleData: unknown;
   #queue: SharedQueue;
   #mailboxes: ResultMailboxes;
-  #workers = new Set<PoolWorker>();
-  #freeIndexes: number[] = [];
-  #jobs = new Map<number, Job>();
-  #nextJobId = 1;
-  #nextWorkerId = 1;
+  #jobs: JobTable;
+  #lifecycle: WorkerLifecycle;
+  /** the lifecycle's live workers (it adds and removes them) */
+  #workers: ReadonlySet<PoolWorker>;
   #wakePolicy: WakePolicy;
   #deadlines: DeadlineClock;
-  #restarts = 0;
-  #restartsByCause: Record<RestartCause, number> = { recycled: 0, terminated: 0, out_of_memory: 0, error: 0, exit: 0, start_failed: 0 };
-  #backoff = new StartBackoff();
-  #lastError: string | null = null;
   #isClosing = false;
   #closed: Promise<void> | null = null;
-  #onIdle: (() => void) | null = null;
-  #ready: Promise<void>;
-  #resolveReady!: () => void;
-  #rejectReady!: (err: Error) => void;
-  #isReady = false;
 
   constructor(options: ThreadPoolOptions) {
     const resolved = resolvePoolOptions(options);
     const size = resolved.size;
     this.size = size;
     this.#options = resolved;
-    this.#jobModule = options.module instanceof URL ? options.module.href : options.module;
-    this.#moduleData = options.moduleData;
     this.#queue = SharedQueue.create(resolved.queueSize, size, resolved.concurrency, resolved.payloadSlotBytes);
+    this.#jobs = new JobTable(this.#queue);
     // Room for the results of jobs that end together (a burst of timers); past it they come by message.
     const mailboxSlots = Math.min(MAX_MAILBOX_SLOTS, Math.max(MIN_MAILBOX_SLOTS, resolved.concurrency));
     this.#mailboxes = ResultMailboxes.create(size, resolved.resultSlotBytes, mailboxSlots);
     this.#wakePolicy = new WakePolicy(this.#queue, size);
     this.#deadlines = new DeadlineClock(resolved.jobTimeoutMs, () => this.#checkDeadlines());
-    for (let i = size - 1; i >= 0; i--) this.#freeIndexes.push(i);
-    this.#ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
+    this.#lifecycle = new WorkerLifecycle({
+      options: resolved,
+      jobModule: options.module instanceof URL ? options.module.href : options.module,
+      moduleData: options.moduleData,
+      queue: this.#queue,
+      mailboxes: this.#mailboxes,
+      jobs: this.#jobs,
+      events: {
+        onJobMessage: (worker, message) => this.#onJobMessage(worker, message),
+        onWorkerExit: (worker) => {
+          if (resolved.decodeResult !== null) this.#drainMailbox(worker, true); // results it left behind
+        },
+        isClosing: () => this.#isClosing,
+      },
     });
-    this.#ready.catch(() => {}); // observed through ready()
-    for (let i = 0; i < size; i++) this.#spawn();
+    this.#workers = this.#lifecycle.workers;
+    this.#lifecycle.start();
   }
 
   /** Resolves once every worker has loaded the job module; rejects with the error if one cannot. */
   ready(): Promise<void> {
-    return this.#ready;
+    return this.#lifecycle.ready;
   }
 
   get stats(): PoolStats {
@@ -131,10 +115,7 @@ export class ThreadPool implements AsyncDisposable {
       // anyone. (A worker with jobs in flight may be blocked in one of them.)
       queued: Math.max(0, waiting - this.#idleWorkers()),
       ready,
-      restarts: this.#restarts,
-      restartsByCause: { ...this.#restartsByCause },
-      backoffMs: this.#backoff.delayMs,
-      lastError: this.#lastError,
+      ...this.#lifecycle.stats,
     };
   }
 
@@ -165,27 +146,26 @@ export class ThreadPool implements AsyncDisposable {
    * this to spare a promise and an AbortSignal per request.
    */
   submit(payload: unknown, transfer: TransferListItem[] | undefined, onSettled: JobCallback): JobTicket {
-    const job: Job = { id: 0, payload, channel: null, onSettled, isSettled: false, position: 0, slot: -1, deadlineFrom: 0 };
+    const job = createJob(payload, onSettled);
     if (this.#options.decodeResult !== null) this.#collectResults();
     if (this.#isClosing) {
-      this.#settle(job, new PoolError('ERR_POOL_CLOSED', 'the thread pool is closed'));
+      settle(job, new PoolError('ERR_POOL_CLOSED', 'the thread pool is closed'));
       return job;
     }
     const queued = this.#queue.length;
     const queueSize = this.#options.queueSize;
     if (queued >= queueSize && queued >= queueSize + this.#freeLanes()) {
-      this.#settle(job, this.#queueFull());
+      settle(job, this.#queueFull());
       return job;
     }
-    job.id = this.#nextJobId;
-    this.#nextJobId = this.#nextJobId === MAX_JOB_ID ? 1 : this.#nextJobId + 1;
+    job.id = this.#jobs.takeId();
     // A payload with buffers to move cannot go through shared memory: it is
     // posted into a channel of its own now (moving the buffers, as the caller
     // expects), and the channel goes to the worker that takes the job.
     const encode = transfer === undefined ? (target: Buffer) => this.#options.encodePayload(payload, target) : null;
     const position = this.#queue.push(job.id, encode);
     if (position === -1) {
-      this.#settle(job, this.#queueFull());
+      settle(job, this.#queueFull());
       return job;
     }
     if (transfer !== undefined) {
@@ -199,17 +179,11 @@ export class ThreadPool implements AsyncDisposable {
     job.slot = this.#queue.slotOf(position);
     this.#wakePolicy.onJobPushed();
     if (job.slot >= 0) job.payload = null; // it is in the queue now
-    this.#jobs.set(job.id, job);
+    this.#jobs.add(job);
     this.#deadlines.start();
     return job;
   }
 
-  /**
-   * Gives up on a job: a queued one is dropped without running; a running
-   * one is asked to stop through its signal, and its worker is terminated
-   * and replaced if it does not stop within the grace period. The job
-   * settles with ERR_JOB_ABORTED.
-   */
   /**
    * The job's deadline runs the whole timeout again from now: for a job
    * that makes progress on input it waits for, such as a request body that
@@ -219,19 +193,25 @@ export class ThreadPool implements AsyncDisposable {
     (ticket as Job).deadlineFrom = Date.now();
   }
 
+  /**
+   * Gives up on a job: a queued one is dropped without running; a running
+   * one is asked to stop through its signal, and its worker is terminated
+   * and replaced if it does not stop within the grace period. The job
+   * settles with ERR_JOB_ABORTED.
+   */
   cancel(ticket: JobTicket): void {
     const job = ticket as Job;
     if (job.isSettled) return;
     const aborted = new PoolError('ERR_JOB_ABORTED', 'the job was aborted');
     if (this.#queue.cancel(job.position, job.id)) {
       // No worker took it: drop it without running.
-      this.#forget(job);
-      this.#settle(job, aborted);
+      this.#jobs.forget(job);
+      settle(job, aborted);
       return;
     }
     const worker = this.#workerRunning(job.id);
     if (worker !== null) this.#giveUp(worker, job, aborted);
-    else this.#settle(job, aborted); // finished: its result is on the way and will be dropped
+    else settle(job, aborted); // finished: its result is on the way and will be dropped
   }
 
   /**
@@ -244,11 +224,9 @@ export class ThreadPool implements AsyncDisposable {
     if (this.#closed !== null) return this.#closed;
     this.#isClosing = true;
     this.#closed = (async () => {
-      this.#failStrandedJobs();
+      this.#lifecycle.failStrandedJobs();
       this.#queue.close();
-      if (this.#jobs.size > 0) {
-        await new Promise<void>((resolve) => { this.#onIdle = resolve; });
-      }
+      if (this.#jobs.size > 0) await this.#jobs.whenEmpty();
       await this.#joinAll();
     })();
     return this.#closed;
@@ -258,12 +236,7 @@ export class ThreadPool implements AsyncDisposable {
   async terminate(): Promise<void> {
     this.#isClosing = true;
     this.#queue.close(false);
-    const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool was terminated');
-    for (const job of [...this.#jobs.values()]) {
-      this.#queue.cancel(job.position, job.id);
-      this.#forget(job);
-      this.#settle(job, closed);
-    }
+    this.#jobs.failAll(new PoolError('ERR_POOL_CLOSED', 'the thread pool was terminated'));
     for (const worker of this.#workers) void worker.thread.terminate();
     await this.#joinAll();
   }
@@ -299,72 +272,23 @@ export class ThreadPool implements AsyncDisposable {
   #workerRunning(id: number): PoolWorker | null {
     for (const worker of this.#workers) {
       if (this.#queue.inFlight(worker.index) === 0) continue;
-      for (const lane of this.#lanesOf(worker)) {
+      for (const lane of worker.lanes(this.#options.concurrency)) {
         if (this.#queue.runningOn(lane) === id) return worker;
       }
     }
     return null;
   }
 
-  /** The lane numbers of a worker in the shared queue. */
-  *#lanesOf(worker: PoolWorker): Generator<number> {
-    const lanes = this.#options.concurrency;
-    for (let lane = worker.index * lanes; lane < (worker.index + 1) * lanes; lane++) yield lane;
-  }
-
-  /** The book's `join` of each worker: ready ones end their loops themselves; one still loading has nothing to finish. */
+  /** Stops the pool's timers and joins every worker. */
   async #joinAll(): Promise<void> {
-    this.#backoff.cancel();
     this.#deadlines.stop();
     this.#wakePolicy.stop();
     this.#queue.close();
-    const exits: Promise<number>[] = [];
-    for (const worker of this.#workers) {
-      if (!worker.isReady) void worker.thread.terminate();
-      exits.push(worker.exited);
-    }
-    await Promise.all(exits);
+    await this.#lifecycle.join();
   }
 
-  #spawn(): void {
-    const index = this.#freeIndexes.pop()!;
-    this.#queue.resetWorker(index);
-    this.#mailboxes.reset(index);
-    const workerData: WorkerData = {
-      jobModule: this.#jobModule,
-      jobData: this.#moduleData,
-      queue: this.#queue.memory,
-      index,
-      results: this.#mailboxes.memory,
-      hasResultDecoder: this.#options.decodeResult !== null,
-      recycleAfterJobs: withJitter(this.#options.maxJobsPerWorker),
-      recycleAboveHeapBytes: this.#options.maxWorkerHeapBytes,
-    };
-    const thread = startThread(workerData, this.#options.resourceLimits);
-    const worker = new PoolWorker(this.#nextWorkerId++, index, thread);
-    this.#workers.add(worker);
-    thread.on('message', (message: FromWorker) => this.#onWorkerMessage(worker, message));
-    thread.on('error', (err) => { worker.exitError = err; });
-    thread.on('exit', (code) => this.#onWorkerExit(worker, code));
-  }
-
-  #onWorkerMessage(worker: PoolWorker, message: FromWorker): void {
+  #onJobMessage(worker: PoolWorker, message: JobMessage): void {
     switch (message.type) {
-      case 'ready':
-        worker.isReady = true;
-        this.#backoff.onStarted();
-        if (!this.#isReady && [...this.#workers].every((w) => w.isReady)) {
-          this.#isReady = true;
-          this.#resolveReady();
-        }
-        break;
-      case 'init-error': {
-        const err = new JobError(message.error.name, message.error.message, message.error.stack);
-        worker.exitError = err;
-        this.#lastError = `cannot load ${this.#jobModule}: ${err.message}`;
-        if (!this.#isReady) this.#rejectReady(err);
-        break;
-      }
       case 'need': {
         const job = this.#jobs.get(message.id);
         if (job === undefined || job.isSettled) {
@@ -382,11 +306,6 @@ export class ThreadPool implements AsyncDisposable {
       }
       case 'results':
         this.#drainMailbox(worker, true);
-        break;
-      case 'recycling':
-        worker.recycling = message.reason;
-        // It may have been the one woken for a queued job: someone else takes it.
-        if (this.#queue.length > 0) this.#queue.wakeOne();
         break;
       case 'done':
         this.#onResult(worker, message.id, null, message.result);
@@ -424,10 +343,10 @@ export class ThreadPool implements AsyncDisposable {
       closePorts(result); // nobody waits for it: a port it carries closes, and the worker's end learns so
       return;
     }
-    this.#forget(job);
+    this.#jobs.forget(job);
     // Given up on, but it ended within its grace period: keep the worker.
     if (worker.clearGraceTimer(id) && worker.graceTimers.size === 0) this.#queue.setRetiring(worker.index, false);
-    this.#settle(job, err, result);
+    settle(job, err, result);
   }
 
   /** Gives up on each running job past its deadline; false once no job is in flight. */
@@ -437,7 +356,7 @@ export class ThreadPool implements AsyncDisposable {
     const now = Date.now();
     for (const worker of this.#workers) {
       if (this.#queue.inFlight(worker.index) === 0) continue;
-      for (const lane of this.#lanesOf(worker)) {
+      for (const lane of worker.lanes(this.#options.concurrency)) {
         const id = this.#queue.runningOn(lane);
         if (id === 0 || now - this.#queue.startedAt(lane) < timeoutMs) continue;
         const job = this.#jobs.get(id);
@@ -455,7 +374,7 @@ export class ThreadPool implements AsyncDisposable {
    * with ERR_WORKER_TERMINATED.
    */
   #giveUp(worker: PoolWorker, job: Job, err: PoolError): void {
-    this.#settle(job, err);
+    settle(job, err);
     worker.post({ type: 'abort', id: job.id });
     if (worker.graceTimers.has(job.id)) return;
     this.#queue.setRetiring(worker.index, true);
@@ -468,117 +387,6 @@ export class ThreadPool implements AsyncDisposable {
     timer.unref();
     worker.graceTimers.set(job.id, timer);
   }
-
-  #onWorkerExit(worker: PoolWorker, code: number): void {
-    if (this.#options.decodeResult !== null) this.#drainMailbox(worker, true); // results it left behind
-    this.#workers.delete(worker);
-    worker.clearGraceTimers();
-    const err = worker.exitError;
-    const lost = this.#failJobsOf(worker, code);
-    this.#queue.resetWorker(worker.index);
-    this.#freeIndexes.push(worker.index);
-    if (!this.#isReady && !worker.isReady) {
-      this.#rejectReady(err ?? new Error(`a worker exited with code ${code} while loading ${this.#jobModule}`));
-    }
-    // Joined: its loop found the channel closed and empty and ended.
-    if (this.#isClosing && (this.#jobs.size === 0 || (lost === 0 && code === 0 && err === null))) return;
-    const cause = restartCause(worker, err);
-    if (cause === 'recycled' && code === 0 && lost === 0) {
-      // Planned: it reached its limit and left with nothing in flight. Not a failure.
-      this.#restartsByCause.recycled++;
-      this.#spawn();
-      return;
-    }
-    if (worker.terminatedFor !== null) this.#lastError = `worker ${worker.id} was terminated: ${worker.terminatedFor}`;
-    else if (err !== null) this.#lastError = err.message;
-    else if (lost === 0 && !worker.isReady) this.#lastError = `a worker exited with code ${code} while starting`;
-    else this.#lastError = `worker ${worker.id} exited with code ${code}`;
-    if (lost > 0 || worker.terminatedFor !== null) {
-      this.#options.log(`spindle: ${this.#lastError}; ${lost} job${lost === 1 ? '' : 's'} in flight on it failed`);
-    }
-    this.#restarts++;
-    this.#restartsByCause[cause === 'recycled' ? 'exit' : cause]++;
-    if (!worker.isReady) {
-      this.#backoff.onStartFailed(() => {
-        if (!this.#isClosing) this.#spawn();
-        else this.#failStrandedJobs();
-      });
-    } else {
-      this.#spawn();
-    }
-  }
-
-  /**
-   * Fails every job a worker that exited had taken: they may have had side
-   * effects, so none is run again. Returns how many had not settled yet
-   * (a job given up on has its answer already).
-   */
-  #failJobsOf(worker: PoolWorker, code: number): number {
-    const err = worker.exitError as NodeJS.ErrnoException | null;
-    let failure: PoolError;
-    if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      failure = new PoolError('ERR_WORKER_OUT_OF_MEMORY', 'the worker running the job ran out of memory');
-    } else if (worker.terminatedFor !== null) {
-      failure = new PoolError('ERR_WORKER_TERMINATED', `the worker running the job was terminated: ${worker.terminatedFor}`);
-    } else {
-      failure = new PoolError('ERR_WORKER_DIED', `the worker running the job exited (code ${code})${err ? `: ${err.message}` : ''}`);
-    }
-    let lost = 0;
-    for (const lane of this.#lanesOf(worker)) {
-      const id = this.#queue.runningOn(lane);
-      const job = id === 0 ? undefined : this.#jobs.get(id);
-      if (job === undefined) continue;
-      this.#forget(job);
-      if (!job.isSettled) lost++;
-      this.#settle(job, failure);
-    }
-    return lost;
-  }
-
-  /**
-   * Closing, with jobs queued and no worker left to run them: each failed to
-   * start and none is respawned while closing. Fail the jobs, or close()
-   * would wait for them forever.
-   */
-  #failStrandedJobs(): void {
-    if (!this.#isClosing || this.#workers.size > 0 || this.#jobs.size === 0) return;
-    const closed = new PoolError('ERR_POOL_CLOSED', 'the thread pool closed before a worker could start to run the job');
-    for (const job of [...this.#jobs.values()]) {
-      this.#queue.cancel(job.position, job.id);
-      this.#forget(job);
-      this.#settle(job, closed);
-    }
-  }
-
-  /** The job's fate is final: no worker will read its payload or send its result. */
-  #forget(job: Job): void {
-    if (!this.#jobs.delete(job.id)) return;
-    this.#queue.freeSlot(job.slot);
-    job.slot = -1;
-    job.channel?.close();
-    job.channel = null;
-    if (this.#jobs.size === 0 && this.#onIdle !== null) this.#onIdle();
-  }
-
-  #settle(job: Job, err: Error | null, value?: unknown): void {
-    if (job.isSettled) return;
-    job.isSettled = true;
-    job.onSettled(err, value);
-  }
-}
-
-/** A job limit plus up to a tenth more, at random, so that workers started together are not recycled together. */
-function withJitter(limit: number): number {
-  return limit === 0 ? 0 : limit + Math.floor(Math.random() * (Math.floor(limit / 10) + 1));
-}
-
-/** Why a worker that left had to be replaced, for the metrics. */
-function restartCause(worker: PoolWorker, err: (Error & { code?: string }) | null): RestartCause {
-  if (!worker.isReady) return 'start_failed';
-  if (worker.recycling !== null && err === null && worker.terminatedFor === null) return 'recycled';
-  if (worker.terminatedFor !== null) return 'terminated';
-  if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out_of_memory';
-  return err !== null ? 'error' : 'exit';
 }
 
 /** Closes the message ports among a result's own values. */
