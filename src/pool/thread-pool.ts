@@ -254,16 +254,16 @@ export class ThreadPool implements AsyncDisposable {
   #idleWorkers(): number {
     let idle = 0;
     for (const worker of this.#workers) {
-      if (worker.isReady && worker.graceTimers.size === 0 && this.#queue.inFlight(worker.index) === 0) idle++;
+      if (worker.isReady && worker.recycling === null && worker.graceTimers.size === 0 && this.#queue.inFlight(worker.index) === 0) idle++;
     }
     return idle;
   }
 
-  /** Lanes of ready workers that run no job and may take one. */
+  /** Lanes of ready workers that run no job and may take one (a recycling worker takes none). */
   #freeLanes(): number {
     let free = 0;
     for (const worker of this.#workers) {
-      if (worker.isReady && worker.graceTimers.size === 0) free += this.#options.concurrency - this.#queue.inFlight(worker.index);
+      if (worker.isReady && worker.recycling === null && worker.graceTimers.size === 0) free += this.#options.concurrency - this.#queue.inFlight(worker.index);
     }
     return free;
   }
