@@ -2,9 +2,10 @@
 // job for the thread pool and the job's result into a response. Application
 // code never runs here; this only moves data and maps failures to statuses.
 import type { Exchange, Handler } from '../http/exchange.js';
+import { describeError } from '../http/http-error.js';
 import type { HttpRequest } from '../http/request-parser.js';
 import { errorResponse, getHeader, type HttpResponse } from '../http/response.js';
-import { JobError, PoolError } from '../pool/pool-errors.js';
+import { PoolError } from '../pool/pool-errors.js';
 import type { ThreadPool } from '../pool/thread-pool.js';
 import { MessageChannel, type TransferListItem } from 'node:worker_threads';
 import { WorkerBody, sendRequestBody } from './body-stream.js';
@@ -128,7 +129,6 @@ function failureResponse(request: HttpRequest, err: unknown, log: (message: stri
         return errorResponse(503);
     }
   }
-  const detail = err instanceof JobError || err instanceof Error ? (err.stack ?? err.message) : String(err);
-  log(`spindle: "${line}" failed: ${detail}`);
+  log(`spindle: "${line}" failed: ${describeError(err)}`);
   return errorResponse(500);
 }

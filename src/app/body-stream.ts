@@ -13,6 +13,7 @@
 // (a stream that lasts hours holds no lane), and a worker that dies closes
 // its end of the channel, which ends the stream as failed.
 import type { MessagePort } from 'node:worker_threads';
+import { describeError } from '../http/http-error.js';
 import type { IncomingBody } from '../http/incoming-body.js';
 
 /** Bytes a stream may have in flight between the threads. */
@@ -149,7 +150,7 @@ export function sendBody(reader: ReadableStreamDefaultReader<Uint8Array>, ahead:
         if (batchBytes >= BATCH_BYTES) flush();
       }
     } catch (err) {
-      if (!isCancelled) port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies DataMessage);
+      if (!isCancelled) port.postMessage({ type: 'error', message: describeError(err) } satisfies DataMessage);
     } finally {
       port.off('close', cancel);
       port.close();
