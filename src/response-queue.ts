@@ -215,7 +215,8 @@ export class ResponseQueue {
       this.#record(streaming, streaming.response!.status, this.#writer.streamedBytes);
     }
     this.#streaming = null;
-    this.#receiving.fail(new Error('the client went away before the request body ended'));
+    // An Error costs its stack trace: made only when a body is arriving, not at every close.
+    if (this.#receiving.slot !== null) this.#receiving.fail(new Error('the client went away before the request body ended'));
     for (const slot of this.#slots) {
       slot.exchange?.clientGone();
       if (slot.request !== null) this.#record(slot, CLIENT_GONE, 0);

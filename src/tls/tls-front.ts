@@ -112,11 +112,13 @@ export class TlsFront {
       }
       const certificates = this.#certificates;
       let chosen = certificates[0];
+      // With one certificate there is nothing to choose: no SNI callback,
+      // which would cost every handshake a call into JavaScript and back.
       const tlsSocket = new TLSSocket(socket, {
         isServer: true,
         secureContext: chosen.context,
         ALPNProtocols: ALPN,
-        SNICallback: (servername, callback) => {
+        SNICallback: certificates.length === 1 ? undefined : (servername, callback) => {
           chosen = chooseCertificate(certificates, servername);
           callback(null, chosen.context);
         },
