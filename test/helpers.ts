@@ -413,11 +413,13 @@ export interface StartCliOptions {
   env?: Record<string, string>;
   /** runs it under `ulimit -n N` (a bash builtin), as `bash -c 'ulimit -n N; exec node …'` */
   openFileLimit?: number;
+  /** node's own flags, before the CLI's path */
+  nodeFlags?: string[];
 }
 
 /** Spawns the CLI and waits for its "Spindle listening on" line; the process is killed when the test ends. */
 export async function startCli(t: TestContext, args: string[], options: StartCliOptions = {}): Promise<CliProcess> {
-  const command = [process.execPath, CLI_PATH, ...args];
+  const command = [process.execPath, ...(options.nodeFlags ?? []), CLI_PATH, ...args];
   const child = options.openFileLimit === undefined
     ? spawn(command[0], command.slice(1), { env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('bash', ['-c', `ulimit -n ${options.openFileLimit} && exec "$0" "$@"`, ...command], { env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });

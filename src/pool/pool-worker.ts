@@ -60,22 +60,30 @@ export class PoolWorker {
 
 /** Starts a thread running worker-main.ts with the given data. */
 export function startThread(workerData: WorkerData, resourceLimits: ResourceLimits | undefined): Worker {
-  return new Worker(WORKER_FILE, {
-    workerData,
-    execArgv: workerExecArgv(process.execArgv),
-    resourceLimits,
-    stderr: false,
-    stdout: false,
-  });
+  const options = { workerData, resourceLimits, stderr: false, stdout: false };
+  try {
+    return new Worker(WORKER_FILE, { ...options, execArgv: inheritedFlags ?? workerExecArgv(process.execArgv) });
+  } catch (err) {
+    // A per-process flag (--trace-gc, --perf-basic-prof, V8's heap sizes...)
+    // is refused by name: the threads start without the ones named, and the
+    // process keeps them.
+    const refused = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV' && inheritedFlags === null
+      ? new Set((err as Error).message.replace(/^[^:]*:\s*/, '').split(', '))
+      : null;
+    if (refused === null) throw err;
+    inheritedFlags = workerExecArgv(process.execArgv).filter((arg) => !refused.has(arg));
+    return new Worker(WORKER_FILE, { ...options, execArgv: inheritedFlags });
+  }
 }
+
+/** the parent's flags the threads take, once a thread has refused some */
+let inheritedFlags: string[] | null = null;
 
 /**
  * The parent's node flags a worker can take: loaders and the like (an app in
  * TypeScript may need --import), but not --eval or --input-type (they would
- * stop the worker file from loading) nor V8's heap flags, which a Worker
- * refuses (set its resourceLimits instead).
+ * stop the worker file from loading).
  */
 function workerExecArgv(parent: string[]): string[] {
-  return parent.filter((arg) =>
-    !/^--(input-type|eval|print|test|max-|min-|semi-space|initial-|stack-size|expose-gc|expose_gc)/.test(arg) && arg !== '-e' && arg !== '-p');
+  return parent.filter((arg) => !/^--(input-type|eval|print|test)/.test(arg) && arg !== '-e' && arg !== '-p');
 }

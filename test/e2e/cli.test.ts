@@ -93,6 +93,14 @@ test('listens on the port given by PORT, and --port overrides it', async (t) => 
   assert.notEqual(fromFlag.port, fromEnv.port, 'the flag wins over the environment');
 });
 
+test("node flags a worker thread refuses (V8's) stay with the process, and the threads start without them", async (t) => {
+  // --stack-trace-limit and --max-semi-space-size are per process: new Worker() throws on them.
+  const cli = await startCli(t, ['--port', '0', '--threads', '1'], { nodeFlags: ['--stack-trace-limit=50', '--max-semi-space-size=1', '--no-warnings'] });
+  const response = await fetch(`${cli.url}/cpu?ms=1`);
+  assert.equal(response.status, 200, 'a job ran on a worker thread');
+  assert.equal(cli.stderr(), '');
+});
+
 test('--max-body reaches the server: a larger Content-Length gets 413', async (t) => {
   const cli = await startCli(t, ['--port', '0', '--max-body', '1k']);
   const client = await connect(t, cli.port);
