@@ -284,7 +284,7 @@ export class Connection implements TimerOwner, ResponseQueueOwner {
 
   #onBodyDemand(slot: Slot): void {
     if (this.#isEnded) return;
-    if (this.#feed.takeContinue(slot)) this.#responses.oweContinue(); // sent once the responses before it are out
+    if (this.#feed.takeContinue(slot)) this.#responses.oweContinue(slot); // sent once the responses before it are out
     this.#processRequests();
   }
 

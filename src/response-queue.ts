@@ -174,8 +174,13 @@ export class ResponseQueue {
     else this.#isContinueOwed = true;
   }
 
-  /** The request being received is owed its 100 (Continue): it goes out once the responses before it are out. */
-  oweContinue(): void {
+  /**
+   * slot, the request being received, is owed its 100 (Continue): it goes
+   * out once the responses before it are out, and never once slot's own
+   * response has begun.
+   */
+  oweContinue(slot: Slot): void {
+    if (!this.#slots.includes(slot)) return;
     this.#isContinueOwed = true;
     this.writeReady();
   }
@@ -236,7 +241,11 @@ export class ResponseQueue {
     // Answered while its body still arrives (without reading it all): the
     // rest is not read, and the connection closes after this response
     // (RFC 9112 §9.6), as nginx and Node do for a body nobody wanted.
-    if (this.#receiving.slot === slot && (isWhole || framing === FRAMING_NONE)) keepAlive = false;
+    if (this.#receiving.slot === slot) {
+      if (isWhole || framing === FRAMING_NONE) keepAlive = false;
+      // Its final head goes out now: a 100 (Continue) after it would be read as the next response.
+      this.#isContinueOwed = false;
+    }
     let head: string;
     try {
       head = serializeHead(response, {

@@ -15,7 +15,7 @@ function startUploadServer(t: TestContext, options: { maxBodyBytes?: number } = 
   return startServer(t, { app: UPLOAD_APP, threads: 1, ...options });
 }
 
-interface State { holdBytes: number; readErrors: string[] }
+interface State { holdBytes: number; lateBytes: number; readErrors: string[] }
 
 async function stateOf(url: string): Promise<State> {
   return (await (await fetch(`${url}/state`)).json()) as State;
@@ -84,6 +84,24 @@ test('Expect: 100-continue: the 100 goes out when the application reads the body
   assert.equal(response.body.toString(), 'ignored');
   assert.ok(!ignorer.text.includes('100 Continue'), 'no 100 for a body nobody reads');
   assert.ok(await ignorer.waitForClose(), 'the connection is closed rather than left waiting for a body');
+});
+
+test('Expect: 100-continue: no 100 goes out after the final response when the application reads the body only then; the body is not read, and the connection closes', async (t) => {
+  const { port, url } = await startUploadServer(t);
+  const client = await connect(t, port);
+  await client.write('POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+  const response = await client.readResponse('POST');
+  assertResponse(response, 200);
+  assert.equal(response.body.toString(), 'answered first\n');
+  // The response was whole before anyone asked for the body: a 100 now would
+  // be read as the start of the next response, so none is sent, and the
+  // connection closes rather than read a body nobody wanted (RFC 9112 §9.6).
+  assert.ok(await client.waitForClose(), 'the connection is closed');
+  assert.ok(!client.text.includes('100 Continue'), `no interim response after the final one: ${JSON.stringify(client.text)}`);
+  const state = await stateOnceReadFailed(url);
+  assert.equal(state.lateBytes, 0);
+  assert.equal(state.readErrors.length, 1);
+  assert.match(state.readErrors[0], /the response was sent before the request body was read/);
 });
 
 test('an application that reads slowly stops the socket being read: TCP pushes back on the client', async (t) => {
