@@ -5,7 +5,7 @@
 //   codings         = content-coding / "identity" / "*"
 //   weight          = OWS ";" OWS "q=" qvalue                       §12.4.2
 //   qvalue          = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import mimeDb from 'mime-db';
 import { parseList, scanParameters, scanToken, trimOws } from '../http/field-grammar.js';
@@ -90,21 +90,15 @@ export function isCompressible(contentType: string): boolean {
 }
 
 /**
- * A file compressed as it is read, chunk by chunk: never buffered whole.
- * The stream is created when iteration starts, so an unused body opens
- * nothing; returning the iterator early destroys both streams.
+ * A file's stream compressed as it is read, chunk by chunk: never buffered
+ * whole. Returning the iterator early destroys both streams.
  */
-export function compressedFile(filePath: string, coding: 'br' | 'gzip'): AsyncIterable<Uint8Array> {
-  return {
-    [Symbol.asyncIterator]() {
-      const source = createReadStream(filePath, { highWaterMark: 64 * 1024 });
-      const compressor = coding === 'br'
-        ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
-        : zlib.createGzip({ level: 6 });
-      source.on('error', (err) => compressor.destroy(err));
-      compressor.on('close', () => source.destroy());
-      source.pipe(compressor);
-      return compressor[Symbol.asyncIterator]();
-    },
-  };
+export function compressStream(source: Readable, coding: 'br' | 'gzip'): AsyncIterable<Uint8Array> {
+  const compressor = coding === 'br'
+    ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
+    : zlib.createGzip({ level: 6 });
+  source.on('error', (err) => compressor.destroy(err));
+  compressor.on('close', () => source.destroy());
+  source.pipe(compressor);
+  return compressor;
 }

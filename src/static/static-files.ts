@@ -6,16 +6,17 @@
 // Order of decisions for a file (as Deno std's file_server and
 // honojs/node-server do): method → preconditions (304/412) → Range
 // (206/416) → content coding → 200.
-import { createReadStream, promises as fs, realpathSync, statSync } from 'node:fs';
+import { promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { getRequestHeader, type HttpRequest } from '../http/request-parser.js';
 import { disallowedMethod } from '../http/methods.js';
 import type { HttpResponse } from '../http/response.js';
 import { parseRange, resolveRange } from './byte-range.js';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.js';
-import { chooseCoding, compressedFile, isCompressible, type Coding } from './content-coding.js';
+import { chooseCoding, compressStream, isCompressible, type Coding } from './content-coding.js';
 import { renderListing } from './directory-listing.js';
 import { FileCache, type FileInfo } from './file-cache.js';
+import { NO_BYTES, OpenedFile, openFile } from './opened-file.js';
 import { joinUnderRoot, resolveRequestPath } from './resolve-path.js';
 
 export interface StaticOptions {
@@ -200,25 +201,34 @@ export class StaticFiles {
         return { status: 416, headers: ['Content-Range', `bytes */${info.size}`, 'Content-Type', TEXT], body: '416 Range Not Satisfiable\n' };
       }
       headers.push('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
-      return then(this.#body(method, info, range.start, range.end), (body) => ({ status: 206, headers, ...body }));
+      return then(this.#body(method, info, range.start, range.end), (part) => withBody(206, headers, part));
     }
     // Several ranges: the whole file is sent with 200, which RFC 9110 §14.2 allows.
 
-    if (coding === 'identity') return then(this.#body(method, info, 0, info.size - 1), (body) => ({ status: 200, headers, ...body }));
+    if (coding === 'identity') return then(this.#body(method, info, 0, info.size - 1), (part) => withBody(200, headers, part));
     headers.push('Content-Encoding', coding);
-    if (sibling !== undefined) return then(this.#body(method, sibling, 0, sibling.size - 1), (body) => ({ status: 200, headers, ...body }));
+    if (sibling !== undefined) return then(this.#body(method, sibling, 0, sibling.size - 1), (part) => withBody(200, headers, part));
     // On the fly: the length is unknown, so the body is chunked.
-    return { status: 200, headers, body: method === 'HEAD' ? null : compressedFile(info.path, coding) };
+    if (method === 'HEAD') return { status: 200, headers, body: null };
+    const compressed = openFile(info.path, (handle) => compressStream(handle.createReadStream({ highWaterMark: STREAM_CHUNK_BYTES }), coding));
+    return compressed.then((opened) => withBody(200, headers, opened instanceof OpenedFile ? { body: opened } : opened));
   }
 
-  /** The bytes start..end (inclusive) of a file: from memory when small, else streamed. */
-  #body(method: string, info: FileInfo, start: number, end: number): MaybePromise<Pick<HttpResponse, 'body' | 'contentLength'>> {
+  /**
+   * The bytes start..end (inclusive) of a file: from memory when small, else
+   * streamed from the file, opened first; or the error response that
+   * replaces the file's when it will not open.
+   */
+  #body(method: string, info: FileInfo, start: number, end: number): MaybePromise<BodyPart | HttpResponse> {
     const length = end - start + 1;
     if (length <= 0) return { body: Buffer.alloc(0) };
     if (info.content !== null) return { body: info.content.subarray(start, end + 1) };
-    // HEAD never iterates the body, so no file is opened for it.
-    const streamed = (): Pick<HttpResponse, 'body' | 'contentLength'> => ({ body: fileStream(info.path, start, end), contentLength: length });
-    if (info.size > this.#cache.maxFileBytes || method !== 'GET') return streamed();
+    // HEAD never reads the body, so no file is opened for it.
+    if (method !== 'GET') return { body: NO_BYTES, contentLength: length }; // its length is sent, no byte read
+    const streamed = (): Promise<BodyPart | HttpResponse> =>
+      openFile(info.path, (handle) => handle.createReadStream({ start, end, highWaterMark: STREAM_CHUNK_BYTES }))
+        .then((opened) => (opened instanceof OpenedFile ? { body: opened, contentLength: length } : opened));
+    if (info.size > this.#cache.maxFileBytes) return streamed();
     return this.#cache.readSmall(info).then((content) => (content === null ? streamed() : { body: content.subarray(start, end + 1) }));
   }
 
@@ -238,16 +248,11 @@ export class StaticFiles {
   }
 }
 
-/**
- * A file's bytes start..end as a stream, opened when iteration starts and
- * closed when it ends or is abandoned (the client went away).
- */
-function fileStream(filePath: string, start: number, end: number): AsyncIterable<Uint8Array> {
-  return {
-    [Symbol.asyncIterator]() {
-      return createReadStream(filePath, { start, end, highWaterMark: STREAM_CHUNK_BYTES })[Symbol.asyncIterator]();
-    },
-  };
+type BodyPart = Pick<HttpResponse, 'body' | 'contentLength'>;
+
+/** A file's response around its body, or the error response that took its place (the file would not open). */
+function withBody(status: number, headers: string[], part: BodyPart | HttpResponse): HttpResponse {
+  return 'status' in part ? part : { status, headers, ...part };
 }
 
 function plain(status: number, text: string): HttpResponse {

@@ -4,11 +4,13 @@
 // memory and its connection cap, stop listening rather than spin when the
 // process runs out of descriptors, and serve new clients once it is over.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { test } from 'node:test';
 import { readOpenFileLimit } from '../../src/open-file-limit.js';
-import { PATIENCE_MS, assertResponse, connect, delay, parseResponses, startCli } from '../helpers.js';
+import { PATIENCE_MS, assertResponse, connect, delay, header, parseResponses, startCli } from '../helpers.js';
 import { fixturePath, getHealth } from '../pool-helpers.js';
 
 const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
@@ -75,6 +77,29 @@ test('stops listening while the process is out of file descriptors, answers its 
   const lines = cli.stderr().split('\n');
   assert.equal(lines.filter((line) => line === `spindle: out of file descriptors (EMFILE): not accepting connections on ${where} until one is free`).length, 1, cli.stderr());
   assert.equal(lines.filter((line) => line === `spindle: accepting connections on ${where} again`).length, 1, cli.stderr());
+});
+
+test('a file too large to cache is opened before its head is sent: out of descriptors it is a 503, never a 200 cut short', { timeout: 60_000 }, async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'spindle-emfile-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const size = 3 * 1024 * 1024; // over the file cache's limit: streamed from the file
+  writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(size, 0x61));
+  const cli = await startCli(t, ['--port', '0', '--threads', '1', '--root', root, '--app', fixturePath('descriptor-hog-app.js')], { openFileLimit: 256 });
+  const client = await connect(t, cli.port);
+  await client.write(GET('/hog'));
+  assert.match((await client.readResponse()).body.toString(), /then EMFILE/);
+
+  await client.write(GET('/big.bin'));
+  const refused = await client.readResponse();
+  assertResponse(refused, 503, { isClosing: false });
+  assert.equal(header(refused, 'retry-after'), '1');
+
+  await client.write(GET('/release'));
+  await client.readResponse();
+  await client.write(GET('/big.bin'));
+  const served = await client.readResponse();
+  assertResponse(served, 200, { isClosing: false });
+  assert.equal(served.body.byteLength, size);
 });
 
 /**

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { delay, startCli } from '../helpers.js';
@@ -168,6 +169,27 @@ test('1,000 downloads aborted midway leave no file descriptor open', { timeout: 
   assert.equal(whole.bodyBytes, LARGE_BYTES);
   const health = await request(t, port, '/healthz');
   assert.equal(health.status, 200);
+});
+
+test('pipelined downloads of a large file opened ahead of their turn are closed when the client leaves before they are sent', { timeout: HANG_MS }, async (t) => {
+  const { port, pid } = await startWarmServer(t);
+  const idleFds = countOpenFds(pid);
+  const PIPELINED = 20;
+  for (let round = 0; round < 10; round++) {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    // Each queued response holds its file open, waiting for the one before it to be read.
+    socket.write('GET /large.bin HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(PIPELINED));
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    await delay(50);
+    socket.destroy();
+  }
+  // Closed at once, not left for the garbage collector to find.
+  await delay(500);
+  const fds = countOpenFds(pid);
+  assert.ok(fds <= idleFds + 5, `open fds went back to ${fds}, idle was ${idleFds}`);
+  const whole = await download(port, '/large.bin');
+  assert.equal(whole.bodyBytes, LARGE_BYTES);
 });
 
 test('200 downloads compressed on the fly (--compress) and aborted midway leave no file descriptor open', { timeout: HANG_MS }, async (t) => {
