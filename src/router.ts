@@ -42,8 +42,8 @@ export function createRouter(app: Handler | null, staticFiles: StaticFiles | nul
     if (request.method === 'CONNECT') {
       return { status: 501, headers: ['Content-Type', 'text/plain; charset=utf-8'], body: '501 Not Implemented\n' };
     }
-    if (path.startsWith('/healthz') && pathOf(path) === '/healthz') return health(request, state);
-    if (state.metrics !== null && path.startsWith('/metrics') && pathOf(path) === '/metrics') return metrics(request, state.metrics);
+    if (isHealthPath(path)) return health(request, state);
+    if (state.metrics !== null && isMetricsPath(path)) return metrics(request, state.metrics);
     if (staticFiles === null) return fallback(request, exchange);
     // A file that exists is served; anything else goes on to the application.
     const response = staticFiles.handle(request);
@@ -64,6 +64,18 @@ function fromFile(response: HttpResponse, exchange: Parameters<Handler>[1]): Htt
 }
 
 const NOT_FOUND: HttpResponse = { status: 404, headers: ['Content-Type', 'text/html; charset=utf-8'], body: NOT_FOUND_PAGE };
+
+const isHealthPath = (path: string): boolean => path.startsWith('/healthz') && pathOf(path) === '/healthz';
+const isMetricsPath = (path: string): boolean => path.startsWith('/metrics') && pathOf(path) === '/metrics';
+
+/**
+ * The routes the server answers itself, alike for every host name: health
+ * checks and scrapers reach them by address (a Kubernetes probe's Host is
+ * the pod's IP), so HTTPS answers them whatever the Host.
+ */
+export function isServerRoute(path: string): boolean {
+  return isHealthPath(path) || isMetricsPath(path);
+}
 
 /** The path of a target without its query. */
 function pathOf(target: string): string {

@@ -1,8 +1,10 @@
 // What an HTTPS connection does differently from a plain one, given to its
 // Connection as options: requests for a host its certificate does not cover
-// are misdirected, and every response may carry HSTS.
+// are misdirected (but for the server's own /healthz and /metrics, which
+// probes reach by address), and every response may carry HSTS.
 import type { ConnectionOptions } from '../connection-host.js';
 import { errorResponse, type HttpResponse } from '../http/response.js';
+import { isServerRoute } from '../router.js';
 import { covers, hostOfAuthority, type LoadedCertificate } from './certificates.js';
 
 /**
@@ -27,7 +29,7 @@ export const PLAIN_HTTP_ON_HTTPS: ConnectionOptions = {
 /** Options of a Connection over TLS; `certificate` is the one its handshake chose. */
 export function httpsOptions(certificate: () => LoadedCertificate, hstsMaxAge: number | null): ConnectionOptions {
   return {
-    screen: (request) => (request.authority === '' || covers(certificate(), hostOfAuthority(request.authority)) ? null : MISDIRECTED),
+    screen: (request) => (request.authority === '' || isServerRoute(request.path) || covers(certificate(), hostOfAuthority(request.authority)) ? null : MISDIRECTED),
     extraHead: hstsMaxAge === null ? undefined : hstsHead(hstsMaxAge),
   };
 }

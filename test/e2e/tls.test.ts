@@ -137,6 +137,11 @@ test('a Host the connection\'s certificate does not cover is 421, and the connec
   assertResponse(wildcard, 200);
   assertResponse(twoLabels, 421);
   assertResponse(ipv6, 200);
+  // The server's own /healthz answers whatever the Host: a Kubernetes HTTPS probe sends the pod's IP.
+  await other.write('GET /healthz HTTP/1.1\r\nHost: 10.1.2.3:8443\r\n\r\nGET /healthz/x HTTP/1.1\r\nHost: 10.1.2.3:8443\r\n\r\n');
+  const [probe, notHealth] = await other.readResponses(2);
+  assertResponse(probe, 200);
+  assertResponse(notHealth, 421);
 });
 
 test('ALPN: http/1.1 is chosen; a client offering only h2 is refused with no_application_protocol', async (t) => {
