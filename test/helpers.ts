@@ -3,6 +3,7 @@
 // the CLI as a child process. Nothing is mocked; every test uses real sockets.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -479,6 +480,13 @@ export async function waitUntil(condition: () => boolean, what: string, timeoutM
     if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting until ${what}`);
     await delay(10);
   }
+}
+
+/** A new directory under the system's temporary one, removed when the test ends. */
+export function makeTempDir(t: TestContext, prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `spindle-${prefix}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 export function delay(ms: number): Promise<void> {

@@ -4,11 +4,10 @@
 // (lines are dropped and counted), and the flags' errors.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLI_PATH, assertResponse, connect, runCli, startCli, waitUntil, PATIENCE_MS } from '../helpers.js';
+import { assertResponse, CLI_PATH, connect, makeTempDir, PATIENCE_MS, runCli, startCli, waitUntil } from '../helpers.js';
 
 test('by default each request is a combined line on stdout', async (t) => {
   const cli = await startCli(t, ['--port', '0', '--threads', '1']);
@@ -34,7 +33,7 @@ test('--access-log off prints none; bad values are usage errors; an unwritable f
 });
 
 test('SIGUSR1 reopens the log file after it was moved away; the file is created 0640', async (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spindle-rotate-'));
+  const dir = makeTempDir(t, 'rotate');
   const file = path.join(dir, 'access.log');
   const cli = await startCli(t, ['--port', '0', '--threads', '1', '--access-log', file, '--log-format', 'json']);
   assert.equal(statSync(file).mode & 0o777, 0o640 & ~process.umask());

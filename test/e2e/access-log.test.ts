@@ -2,13 +2,12 @@
 // byte, JSON lines, the engine's own errors, 499 for a client that left,
 // hostile fields that cannot split or forge a line, and request ids.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ServerOptions } from '../../src/config.js';
-import { assertResponse, connect, delay, header, startServer, waitUntil } from '../helpers.js';
+import { assertResponse, connect, delay, header, makeTempDir, startServer, waitUntil } from '../helpers.js';
 
 const REQUEST_ID_APP = fileURLToPath(new URL('../fixtures/request-id-app.js', import.meta.url));
 
@@ -33,7 +32,7 @@ function parseCombined(line: string): Combined {
 }
 
 async function logServer(t: TestContext, format: 'combined' | 'json', options: ServerOptions = {}) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spindle-log-'));
+  const dir = makeTempDir(t, 'log');
   const file = path.join(dir, 'access.log');
   const started = await startServer(t, { threads: 1, accessLog: { path: file, format }, ...options });
   const lines = (): string[] => {
@@ -116,7 +115,7 @@ test('quotes, backslashes and bytes past ASCII are escaped as nginx does: no lin
 });
 
 test('json: one object per line with timings, who answered, and the request id', async (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spindle-json-static-'));
+  const dir = makeTempDir(t, 'json-static');
   writeFileSync(path.join(dir, 'file.txt'), 'static bytes\n');
   const { port, lines } = await logServer(t, 'json', { static: { root: dir }, demo: true });
   const client = await connect(t, port);

@@ -4,11 +4,10 @@
 // under load that cost no request an error.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertResponse, connect, exchange, startServer, PATIENCE_MS } from '../helpers.js';
+import { assertResponse, connect, exchange, makeTempDir, PATIENCE_MS, startServer } from '../helpers.js';
 
 interface Sample {
   name: string;
@@ -43,7 +42,7 @@ async function scrape(url: string): Promise<{ text: string; samples: Sample[]; c
 }
 
 test('counters match the requests sent, by method, status and who answered', async (t) => {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'spindle-metrics-'));
+  const root = makeTempDir(t, 'metrics');
   writeFileSync(path.join(root, 'file.txt'), 'file\n');
   const { url, port } = await startServer(t, { metrics: true, threads: 1, demo: true, static: { root } });
   for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/`)).status, 200);
@@ -115,7 +114,7 @@ test('promtool check metrics finds nothing wrong', async (t) => {
     t.skip('promtool is not installed (Debian package prometheus; .ci/run installs it)');
     return;
   }
-  const { url, port } = await startServer(t, { metrics: true, threads: 1, accessLog: { path: path.join(mkdtempSync(path.join(os.tmpdir(), 'spindle-prom-')), 'a.log') } });
+  const { url, port } = await startServer(t, { metrics: true, threads: 1, accessLog: { path: path.join(makeTempDir(t, 'prom'), 'a.log') } });
   await fetch(`${url}/`);
   await exchange(t, port, 'BAD\r\n\r\n');
   const { text } = await scrape(url);

@@ -2,14 +2,13 @@
 // names the client; a malformed or missing one closes the connection, one
 // from an untrusted peer is refused; and the parser on each kind of input.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import tls from 'node:tls';
 import type { ServerOptions } from '../../src/config.js';
 import { parseProxyHeader } from '../../src/net/proxy-protocol.js';
-import { connect, delay, startServer, waitUntil, PATIENCE_MS } from '../helpers.js';
+import { connect, delay, makeTempDir, PATIENCE_MS, startServer, waitUntil } from '../helpers.js';
 import { testCertificates } from '../tls-helpers.js';
 
 const SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -29,7 +28,7 @@ const V2_TCP6 = v2(1, 0x21, Buffer.concat([
 const GET = 'GET / HTTP/1.1\r\nHost: a\r\n\r\n';
 
 async function server(t: TestContext, options: ServerOptions = {}) {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'spindle-proxy-')), 'access.log');
+  const file = path.join(makeTempDir(t, 'proxy'), 'access.log');
   const started = await startServer(t, { threads: 1, trustProxy: ['loopback'], proxyProtocol: true, accessLog: { path: file, format: 'json' }, ...options });
   const clients = (): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { remote_addr: string }).remote_addr);
   return { ...started, clients };

@@ -3,11 +3,10 @@
 // files while a keep-alive connection stays open, --redirect-http and --hsts.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertResponse, connect, header, runCli, startCli, waitUntil } from '../helpers.js';
+import { assertResponse, connect, header, makeTempDir, runCli, startCli, waitUntil } from '../helpers.js';
 import { connectTls, testCertificates, tlsConnect } from '../tls-helpers.js';
 
 async function assertExit(args: string[], code: number, culprit: RegExp): Promise<void> {
@@ -51,7 +50,7 @@ function peerNames(socket: Awaited<ReturnType<typeof tlsConnect>>): string {
 
 test('SIGHUP reloads the files for new handshakes while a keep-alive connection keeps working; a bad pair keeps the old', async (t) => {
   const { a, b } = testCertificates();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spindle-hup-'));
+  const dir = makeTempDir(t, 'hup');
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   copyFileSync(a.cert, cert);

@@ -4,12 +4,11 @@
 // on the HTTPS port gets a 400 that says so. And reload: new handshakes get
 // the new certificate while an open connection keeps working.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertResponse, connect, exchange, startServer, PATIENCE_MS } from '../helpers.js';
+import { assertResponse, connect, exchange, makeTempDir, PATIENCE_MS, startServer } from '../helpers.js';
 import { connectTls, testCertificates, tlsConnect } from '../tls-helpers.js';
 
 const HEADER_TIMEOUT_MS = 400;
@@ -79,7 +78,7 @@ test('a request the parser rejects on the HTTPS port still gets its own status',
 
 test('reloadTls: new handshakes get the new pair, an open connection keeps working; a bad pair keeps the old one', async (t) => {
   const { a, b } = testCertificates();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spindle-reload-'));
+  const dir = makeTempDir(t, 'reload');
   const live = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
   copyFileSync(a.cert, live.cert);
   copyFileSync(a.key, live.key);

@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { assertResponse, header, runCurl, startServer, PATIENCE_MS } from '../helpers.js';
+import { assertResponse, header, makeTempDir, PATIENCE_MS, runCurl, startServer } from '../helpers.js';
 import { connectTls, testCertificates, tlsConnect } from '../tls-helpers.js';
 
 const URL_APP = fileURLToPath(new URL('../fixtures/url-app.js', import.meta.url));
@@ -87,10 +87,9 @@ test('streamed responses and uploads work over TLS', async (t) => {
 
 test('static files over HTTPS: whole, by range, and conditional', async (t) => {
   const { a, ca } = certs();
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const os = await import('node:os');
+  const { writeFileSync } = await import('node:fs');
   const path = await import('node:path');
-  const root = mkdtempSync(path.join(os.tmpdir(), 'spindle-tls-static-'));
+  const root = makeTempDir(t, 'tls-static');
   const content = Buffer.alloc(300_000, 'f');
   writeFileSync(path.join(root, 'file.bin'), content);
   const { port } = await startServer(t, { tls: a, static: { root } });

@@ -2,20 +2,19 @@
 // the client address (access log) and the scheme and host of request.url
 // only when the peer is trusted; from anyone else they are never believed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ServerOptions } from '../../src/config.js';
 import { TrustList } from '../../src/http/forwarded.js';
-import { connect, runCli, startServer, waitUntil } from '../helpers.js';
+import { connect, makeTempDir, runCli, startServer, waitUntil } from '../helpers.js';
 
 const URL_APP = fileURLToPath(new URL('../fixtures/url-app.js', import.meta.url));
 
 /** Sends each head; returns what the app saw as request.url and the logged client address, in order. */
 async function probe(t: TestContext, options: ServerOptions, heads: string[]): Promise<Array<{ url: string; client: string }>> {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'spindle-trust-')), 'access.log');
+  const file = path.join(makeTempDir(t, 'trust'), 'access.log');
   const { port } = await startServer(t, { app: URL_APP, threads: 1, accessLog: { path: file, format: 'json' }, ...options });
   const client = await connect(t, port);
   await client.write(heads.map((head) => `GET /x?y=1 HTTP/1.1\r\nHost: origin.test\r\n${head}\r\n`).join(''));
