@@ -157,6 +157,19 @@ export class ResponseQueue {
     this.#owner.onQueueProgress();
   }
 
+  /** slot's response is made ready for its turn, which has come: written once it is. */
+  #prepare(slot: Slot, prepare: () => Promise<HttpResponse>): void {
+    slot.response = null;
+    const ready = (response: HttpResponse): void => {
+      // The client left meanwhile, or a failure of its body (413, 408) answered it.
+      const body = response.body;
+      const isUnwanted = this.#owner.isEnded || slot.response !== null;
+      if (!isUnwanted) this.#complete(slot, response);
+      else if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) releaseBody(body);
+    };
+    prepare().then(ready, (err) => ready(this.handlerFailed(slot.request!, err)));
+  }
+
   /** The answer to a request whose handler threw or rejected with err. */
   handlerFailed(request: HttpRequest, err: unknown): HttpResponse {
     if (err instanceof HttpError && err.status < 500) return errorResponse(err.status);
@@ -195,9 +208,14 @@ export class ResponseQueue {
     const owner = this.#owner;
     while (this.#slots.length > 0 && this.#streaming === null && !owner.isEnded) {
       const slot = this.#slots[0];
-      if (slot.response === null) break;
+      const response = slot.response;
+      if (response === null) break;
+      if (response.prepare !== undefined) {
+        this.#prepare(slot, response.prepare);
+        break;
+      }
       this.#slots.shift();
-      this.#writeResponse(slot, slot.response);
+      this.#writeResponse(slot, response);
     }
     if (!this.#isContinueOwed) return;
     const next = this.#slots.length === 0 ? null : this.#slots[0];

@@ -14,7 +14,6 @@ import type { HttpRequest } from './http/request-parser.js';
 import type { HttpResponse } from './http/response.js';
 import type { PoolStats } from './pool/thread-pool.js';
 import type { StaticFiles } from './static/static-files.js';
-import { OpenedFile } from './static/opened-file.js';
 
 export interface RouterState {
   /** true once graceful shutdown has begun: /healthz answers 503 so balancers stop sending work */
@@ -54,12 +53,6 @@ export function createRouter(app: Handler | null, staticFiles: StaticFiles | nul
 
 function fromFile(response: HttpResponse, exchange: Parameters<Handler>[1]): HttpResponse {
   exchange.facts.answeredBy = 'static';
-  // A file opened for its body is closed whether or not the body is ever read.
-  const body = response.body;
-  if (body instanceof OpenedFile) {
-    exchange.onFinish(() => body.close());
-    exchange.onClientGone(() => body.close());
-  }
   return response;
 }
 

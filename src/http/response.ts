@@ -15,6 +15,13 @@ export interface HttpResponse {
   body: ResponseBody;
   /** the length of a streamed body, when known (a file): sent as Content-Length instead of chunked */
   contentLength?: number;
+  /**
+   * Called when this response's turn comes, before its head is written: the
+   * response to send instead, its body made ready (a file opened) or an
+   * error response when it could not be. A response waiting behind earlier
+   * pipelined ones therefore holds nothing open.
+   */
+  prepare?: () => Promise<HttpResponse>;
 }
 
 /**

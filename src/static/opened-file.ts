@@ -1,10 +1,10 @@
-// A file opened before its response head is written, so that failing to
-// open it (the process is out of descriptors, the file was removed or made
-// unreadable since its stat) is an honest error response, not a 200 whose
-// body is cut off after the head. Its bytes are read only when the
-// connection iterates the body; the read stream then owns the descriptor and
-// closes it at its end or when it is abandoned. A body never iterated (its
-// client left before the head went out) is closed by close().
+// A file opened just before its response head is written (the response's
+// `prepare`, when its turn comes), so that failing to open it (the process
+// is out of descriptors, the file was removed or made unreadable since its
+// stat) is an honest error response, not a 200 whose body is cut off after
+// the head. Its bytes are read only when the connection iterates the body:
+// the read stream then owns the descriptor and closes it at its end, or when
+// the iteration ends early (the client left, or the body was not wanted).
 import { promises as fs, type ReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { errorResponse, type HttpResponse } from '../http/response.js';
@@ -26,13 +26,6 @@ export class OpenedFile implements AsyncIterable<Uint8Array> {
     this.#handle = null; // the stream's from now on
     if (handle === null) return NO_BYTES[Symbol.asyncIterator]();
     return this.#read(handle)[Symbol.asyncIterator]();
-  }
-
-  /** Closes the file if no stream has taken it. */
-  close(): void {
-    const handle = this.#handle;
-    this.#handle = null;
-    handle?.close().catch(() => {});
   }
 }
 

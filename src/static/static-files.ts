@@ -210,24 +210,28 @@ export class StaticFiles {
     if (sibling !== undefined) return then(this.#body(method, sibling, 0, sibling.size - 1), (part) => withBody(200, headers, part));
     // On the fly: the length is unknown, so the body is chunked.
     if (method === 'HEAD') return { status: 200, headers, body: null };
-    const compressed = openFile(info.path, (handle) => compressStream(handle.createReadStream({ highWaterMark: STREAM_CHUNK_BYTES }), coding));
-    return compressed.then((opened) => withBody(200, headers, opened instanceof OpenedFile ? { body: opened } : opened));
+    return withBody(200, headers, {
+      body: NO_BYTES,
+      prepare: () => openFile(info.path, (handle) => compressStream(handle.createReadStream({ highWaterMark: STREAM_CHUNK_BYTES }), coding)),
+    });
   }
 
   /**
    * The bytes start..end (inclusive) of a file: from memory when small, else
-   * streamed from the file, opened first; or the error response that
-   * replaces the file's when it will not open.
+   * streamed from the file, which opens when the response's turn comes,
+   * before its head: one that will not open gets an error response instead.
    */
-  #body(method: string, info: FileInfo, start: number, end: number): MaybePromise<BodyPart | HttpResponse> {
+  #body(method: string, info: FileInfo, start: number, end: number): MaybePromise<BodyPart> {
     const length = end - start + 1;
     if (length <= 0) return { body: Buffer.alloc(0) };
     if (info.content !== null) return { body: info.content.subarray(start, end + 1) };
     // HEAD never reads the body, so no file is opened for it.
     if (method !== 'GET') return { body: NO_BYTES, contentLength: length }; // its length is sent, no byte read
-    const streamed = (): Promise<BodyPart | HttpResponse> =>
-      openFile(info.path, (handle) => handle.createReadStream({ start, end, highWaterMark: STREAM_CHUNK_BYTES }))
-        .then((opened) => (opened instanceof OpenedFile ? { body: opened, contentLength: length } : opened));
+    const streamed = (): BodyPart => ({
+      body: NO_BYTES,
+      contentLength: length,
+      prepare: () => openFile(info.path, (handle) => handle.createReadStream({ start, end, highWaterMark: STREAM_CHUNK_BYTES })),
+    });
     if (info.size > this.#cache.maxFileBytes) return streamed();
     return this.#cache.readSmall(info).then((content) => (content === null ? streamed() : { body: content.subarray(start, end + 1) }));
   }
@@ -248,11 +252,16 @@ export class StaticFiles {
   }
 }
 
-type BodyPart = Pick<HttpResponse, 'body' | 'contentLength'>;
+/** A file response's body; a file streamed from disk opens when its turn comes (`prepare`). */
+type BodyPart = { body: HttpResponse['body']; contentLength?: number; prepare?: () => Promise<OpenedFile | HttpResponse> };
 
 /** A file's response around its body, or the error response that took its place (the file would not open). */
-function withBody(status: number, headers: string[], part: BodyPart | HttpResponse): HttpResponse {
-  return 'status' in part ? part : { status, headers, ...part };
+function withBody(status: number, headers: string[], part: BodyPart): HttpResponse {
+  const { body, contentLength, prepare } = part;
+  if (prepare === undefined) return { status, headers, body, contentLength };
+  // Opened as its head is about to go out: the response with the open file, or the error instead.
+  const opened = (file: OpenedFile | HttpResponse): HttpResponse => (file instanceof OpenedFile ? { status, headers, body: file, contentLength } : file);
+  return { status, headers, body, contentLength, prepare: () => prepare().then(opened) };
 }
 
 function plain(status: number, text: string): HttpResponse {
