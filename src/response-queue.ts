@@ -164,7 +164,7 @@ export class ResponseQueue {
       // The client left meanwhile, or a failure of its body (413, 408) answered it.
       const body = response.body;
       const isUnwanted = this.#owner.isEnded || slot.response !== null;
-      if (!isUnwanted) this.#complete(slot, response);
+      if (!isUnwanted) this.#complete(slot, response.prepare === undefined ? response : { ...response, prepare: undefined }); // prepared once
       else if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) releaseBody(body);
     };
     prepare().then(ready, (err) => ready(this.handlerFailed(slot.request!, err)));
