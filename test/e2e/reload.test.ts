@@ -4,11 +4,10 @@
 // serving; a job that outlives the old generation's grace gets 503; no
 // connection is closed; SIGHUP during shutdown is ignored.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { assertResponse, connect, delay, startCli, startServer, waitUntil } from '../helpers.js';
+import { assertResponse, connect, delay, makeTempDir, startCli, startServer, waitUntil } from '../helpers.js';
 
 /** An app module whose answers come from a dependency, so a reload must load both afresh. */
 function writeApp(dir: string, version: string): void {
@@ -37,8 +36,8 @@ function writeApp(dir: string, version: string): void {
   `);
 }
 
-function appDir(version: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spindle-reload-'));
+function appDir(t: TestContext, version: string): string {
+  const dir = makeTempDir(t, 'reload');
   writeApp(dir, version);
   return dir;
 }
@@ -52,7 +51,7 @@ async function get(t: TestContext, port: number, target = '/'): Promise<string> 
 }
 
 test('a reload serves the new code and its dependencies; a connection open before keeps working', async (t) => {
-  const dir = appDir('v1');
+  const dir = appDir(t, 'v1');
   const { server, port, url } = await startServer(t, { app: path.join(dir, 'app.mjs'), threads: 2 });
   const kept = await connect(t, port);
   await kept.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
@@ -69,7 +68,7 @@ test('a reload serves the new code and its dependencies; a connection open befor
 });
 
 test('a job running at the reload finishes on the old generation', async (t) => {
-  const dir = appDir('old');
+  const dir = appDir(t, 'old');
   const { server, port } = await startServer(t, { app: path.join(dir, 'app.mjs'), threads: 1 });
   const slow = get(t, port, '/?ms=400');
   await delay(100);
@@ -81,7 +80,7 @@ test('a job running at the reload finishes on the old generation', async (t) => 
 });
 
 test('a response streaming at the reload streams to its end from the old generation', async (t) => {
-  const dir = appDir('old');
+  const dir = appDir(t, 'old');
   const { server, port } = await startServer(t, { app: path.join(dir, 'app.mjs'), threads: 1 });
   const client = await connect(t, port);
   await client.write('GET /ticks HTTP/1.1\r\nHost: a\r\n\r\n');
@@ -96,7 +95,7 @@ test('a response streaming at the reload streams to its end from the old generat
 });
 
 test('an app that throws at import leaves the old generation serving, with one log line', async (t) => {
-  const dir = appDir('good');
+  const dir = appDir(t, 'good');
   const { server, port, logs } = await startServer(t, { app: path.join(dir, 'app.mjs'), threads: 2 });
   writeFileSync(path.join(dir, 'version.mjs'), 'export const VERSION = (() => { throw new Error("broken at import"); })();\n');
   const before = logs.length;
@@ -110,7 +109,7 @@ test('an app that throws at import leaves the old generation serving, with one l
 });
 
 test('a job that outlives the old generation past the shutdown timeout gets 503', async (t) => {
-  const dir = appDir('v1');
+  const dir = appDir(t, 'v1');
   const { server, port, logs } = await startServer(t, { app: path.join(dir, 'app.mjs'), threads: 1, shutdownTimeoutMs: 300 });
   const client = await connect(t, port);
   await client.write('GET /?ms=3000 HTTP/1.1\r\nHost: a\r\n\r\n');
@@ -124,7 +123,7 @@ test('a job that outlives the old generation past the shutdown timeout gets 503'
 });
 
 test('SIGHUP reloads the application from the command line; during shutdown it is ignored', async (t) => {
-  const dir = appDir('cli-v1');
+  const dir = appDir(t, 'cli-v1');
   const cli = await startCli(t, ['--port', '0', '--threads', '1', '--app', path.join(dir, 'app.mjs'), '--access-log', 'off']);
   assert.equal(await get(t, cli.port), 'cli-v1');
   writeApp(dir, 'cli-v2');
