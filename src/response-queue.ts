@@ -16,7 +16,7 @@ import type { RequestExchange } from './http/exchange.js';
 import { HttpError, describeError } from './http/http-error.js';
 import type { HttpRequest } from './http/request-parser.js';
 import {
-  FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, serializeHead,
+  FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, chooseFraming, errorResponse, isWholeBody, serializeHead,
   type Framing, type HttpResponse,
 } from './http/response.js';
 import { newRequestId } from './http/request-id.js';
@@ -165,7 +165,7 @@ export class ResponseQueue {
       const body = response.body;
       const isUnwanted = this.#owner.isEnded || slot.response !== null;
       if (!isUnwanted) this.#complete(slot, response.prepare === undefined ? response : { ...response, prepare: undefined }); // prepared once
-      else if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) releaseBody(body);
+      else if (!isWholeBody(body)) releaseBody(body);
     };
     prepare().then(ready, (err) => ready(this.handlerFailed(slot.request!, err)));
   }
@@ -255,7 +255,7 @@ export class ResponseQueue {
     const body = response.body;
     const { framing, length } = chooseFraming(response, request !== null && request.method === 'HEAD', versionMinor);
     if (framing === FRAMING_CLOSE) keepAlive = false; // RFC 9112 §6.3: an HTTP/1.0 client reads until close
-    const isWhole = body === null || typeof body === 'string' || body instanceof Uint8Array;
+    const isWhole = isWholeBody(body);
     // Answered while its body still arrives (without reading it all): the
     // rest is not read, and the connection closes after this response
     // (RFC 9112 §9.6), as nginx and Node do for a body nobody wanted.

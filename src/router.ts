@@ -58,7 +58,8 @@ function fromFile(response: HttpResponse, exchange: Parameters<Handler>[1]): Htt
 
 const NOT_FOUND: HttpResponse = { status: 404, headers: ['Content-Type', 'text/html; charset=utf-8'], body: NOT_FOUND_PAGE };
 
-const isHealthPath = (path: string): boolean => path.startsWith('/healthz') && pathOf(path) === '/healthz';
+/** /healthz, with or without a query */
+export const isHealthPath = (path: string): boolean => path.startsWith('/healthz') && pathOf(path) === '/healthz';
 const isMetricsPath = (path: string): boolean => path.startsWith('/metrics') && pathOf(path) === '/metrics';
 
 /**

@@ -8,6 +8,11 @@ import { HttpError } from './http-error.js';
 /** A response body: nothing, text (sent as UTF-8), bytes, or a stream of byte chunks. */
 export type ResponseBody = null | string | Uint8Array | AsyncIterable<Uint8Array>;
 
+/** A body sent as it is, in one write: not a stream. */
+export function isWholeBody(body: ResponseBody): body is null | string | Uint8Array {
+  return body === null || typeof body === 'string' || body instanceof Uint8Array;
+}
+
 export interface HttpResponse {
   status: number;
   /** header fields, flat: name, value, name, value, ... */

@@ -67,10 +67,8 @@ export function startThread(workerData: WorkerData, resourceLimits: ResourceLimi
     // A per-process flag (--trace-gc, --perf-basic-prof, V8's heap sizes...)
     // is refused by name: the threads start without the ones named, and the
     // process keeps them.
-    const refused = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV' && inheritedFlags === null
-      ? new Set((err as Error).message.replace(/^[^:]*:\s*/, '').split(', '))
-      : null;
-    if (refused === null) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || inheritedFlags !== null) throw err;
+    const refused = new Set((err as Error).message.replace(/^[^:]*:\s*/, '').split(', '));
     inheritedFlags = workerExecArgv(process.execArgv).filter((arg) => !refused.has(arg));
     return new Worker(WORKER_FILE, { ...options, execArgv: inheritedFlags });
   }

@@ -29,7 +29,7 @@ export class OpenedFile implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** A body of no bytes: what a file's body is once closed, and what a HEAD response stands for. */
+/** A body of no bytes: what a HEAD response or a prepared one stands for, and a file whose stream was taken already. */
 export const NO_BYTES: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: async () => ({ value: undefined, done: true }) }) };
 
 /** Opens a file to be sent, or the response to send instead when it cannot be opened. */

@@ -3,12 +3,13 @@
 // method and body (RFC 9110 §15.4.9), except /healthz, so that a load
 // balancer's plain-HTTP health check still sees the server's state.
 import type { Handler } from '../http/exchange.js';
+import { isHealthPath } from '../router.js';
 import { hostOfAuthority } from './certificates.js';
 
 export function createRedirect(router: Handler, httpsPort: () => number): Handler {
   return (request, exchange) => {
     const path = request.path;
-    if (path === '/healthz' || path.startsWith('/healthz?')) return router(request, exchange);
+    if (isHealthPath(path)) return router(request, exchange);
     // No Host (HTTP/1.0): the redirect cannot name the origin, so it names nothing.
     if (request.authority === '') {
       return { status: 400, headers: ['Content-Type', 'text/plain; charset=utf-8'], body: 'This port redirects to HTTPS: send a Host header\n' };

@@ -10,11 +10,11 @@
 //   tmp/root/text.txt       4 MiB of random base64 text: compressed on the fly with --compress
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { delay, startCli } from '../helpers.js';
+import { assertResponse, connect, delay, makeTempDir, startCli, startServer } from '../helpers.js';
 import {
   MiB, countOpenFds, createFixture, download, readIoReadBytes, readRssBytes, removeFixture, request, runBounded, sampleRss,
 } from '../static-helpers.js';
@@ -194,6 +194,21 @@ test('pipelined downloads of a large file wait their turn holding no file open, 
   assert.ok(fds <= idleFds + 1, `open fds went back to ${fds}, idle was ${idleFds}`);
   const whole = await download(port, '/large.bin');
   assert.equal(whole.bodyBytes, LARGE_BYTES);
+});
+
+test('a large file removed after its stat was cached is 404 when its turn comes, not a 200 cut short; the connection stays usable', async (t) => {
+  const root = makeTempDir(t, 'vanished');
+  const file = path.join(root, 'gone.bin');
+  writeFileSync(file, Buffer.alloc(2 * MiB, 0x62)); // over the file cache's 1 MiB: opened, not kept
+  const { port } = await startServer(t, { static: { root, cacheValidityMs: 60_000 } });
+  const client = await connect(t, port);
+  await client.write('HEAD /gone.bin HTTP/1.1\r\nHost: x\r\n\r\n'); // its stat is cached now
+  assertResponse(await client.readResponse('HEAD'), 200);
+  unlinkSync(file);
+  await client.write('GET /gone.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /gone.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+  const [first, second] = await client.readResponses(2);
+  assertResponse(first, 404, { isClosing: false });
+  assertResponse(second, 404, { isClosing: false });
 });
 
 test('200 downloads compressed on the fly (--compress) and aborted midway leave no file descriptor open', { timeout: HANG_MS }, async (t) => {
